@@ -1,0 +1,39 @@
+# ckptfs — see README.md. `make run` and `make test` set up everything they
+# need on a fresh machine.
+
+GO       ?= go
+BIN      := bin/ckptfs
+STORE    ?= testdata/store
+MNT      ?= mnt
+
+.PHONY: build run test bench fixtures vet clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/ckptfs
+
+# Mount the bundled sample store at ./mnt in the foreground; Ctrl-C unmounts.
+run: build
+	@bash scripts/ensure-fuse.sh
+	@mkdir -p $(MNT)
+	@echo "Mounting $(STORE) at $(MNT). In another shell, for example:"
+	@echo "  python -c 'from transformers import BertForPreTraining as M; M.from_pretrained(\"$(MNT)/google/uncased_L-2_H-32_A-4\")'"
+	@echo "Press Ctrl-C to unmount."
+	$(BIN) mount $(STORE) $(MNT)
+
+# Install what the tests need (fuse3, Go modules, a Python virtualenv from
+# pinned requirements), then run go vet, the Go tests and the interop tests.
+test:
+	bash scripts/test.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2x ./...
+
+# Regenerate testdata/ with TensorFlow and transformers 4.x (the oracle).
+fixtures:
+	bash scripts/fixtures.sh
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,101 @@
+// Package fusefs serves a store of original checkpoints as a read-only FUSE
+// file system in which every model folder also holds its Hugging Face files.
+package fusefs
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/ckptfs/ckptfs/cache"
+)
+
+// Options configure a mount.
+type Options struct {
+	CacheBytes int64 // bound on converted chunks held in memory
+	AllowOther bool  // let other users in, with the kernel checking permissions
+	Debug      bool  // log every FUSE request
+	Logger     *log.Logger
+}
+
+// Mount is a mounted store.
+type Mount struct {
+	Server *fuse.Server
+	models *models
+	chunks *cache.Chunks
+}
+
+// attrTimeout is how long the kernel may trust names and attributes; the
+// store changes rarely, but a renamed checkpoint should show up soon.
+const attrTimeout = 5 * time.Second
+
+// New mounts store at mountpoint and starts serving.
+func New(storeDir, mountpoint string, o Options) (*Mount, error) {
+	root, err := filepath.Abs(storeDir)
+	if err == nil {
+		root, err = filepath.EvalSymlinks(root)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", storeDir, err)
+	}
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("store %s is not a directory", storeDir)
+	}
+	if fi, err := os.Stat(mountpoint); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("mountpoint %s is not a directory", mountpoint)
+	}
+	if o.CacheBytes == 0 {
+		o.CacheBytes = 1 << 30
+	}
+	if o.Logger == nil {
+		o.Logger = log.New(os.Stderr, "ckptfs: ", log.LstdFlags)
+	}
+	chunks, err := cache.New(o.CacheBytes)
+	if err != nil {
+		return nil, err
+	}
+	ms := newModels(chunks, o.Logger)
+	timeout := attrTimeout
+	mountOpts := fuse.MountOptions{
+		FsName:     root,
+		Name:       "ckptfs",
+		AllowOther: o.AllowOther,
+		Debug:      o.Debug,
+		// Reads of up to 1 MiB per request; the kernel's readahead follows.
+		MaxWrite:     1 << 20,
+		MaxReadAhead: 1 << 20,
+		// As root, mount(2) directly; otherwise (or if that fails) use fusermount3.
+		DirectMount: true,
+		Options:     []string{"ro"},
+	}
+	if o.AllowOther {
+		// Other users get exactly the access the source files' modes give them.
+		mountOpts.Options = append(mountOpts.Options, "default_permissions")
+	}
+	server, err := fs.Mount(mountpoint, &dirNode{st: &store{root: root, models: ms}}, &fs.Options{
+		MountOptions:    mountOpts,
+		EntryTimeout:    &timeout,
+		AttrTimeout:     &timeout,
+		NegativeTimeout: &timeout,
+		Logger:          o.Logger,
+	})
+	if err != nil {
+		chunks.Close()
+		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
+	}
+	return &Mount{Server: server, models: ms, chunks: chunks}, nil
+}
+
+// Unmount detaches the file system and waits for the server to stop.
+func (m *Mount) Unmount() error {
+	err := m.Server.Unmount()
+	m.Server.Wait()
+	m.models.close()
+	m.chunks.Close()
+	return err
+}

@@ -1,0 +1,299 @@
+package fusefs
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/cache"
+	"github.com/ckptfs/ckptfs/lazyconv/index"
+	"github.com/ckptfs/ckptfs/lazyconv/model"
+)
+
+const (
+	sampleStore = "../testdata/store"
+	bertBase    = "google/uncased_L-2_H-32_A-4"
+)
+
+// mountStore mounts store for the duration of the test. A machine that
+// cannot mount fails the test: these tests are never skipped.
+func mountStore(t *testing.T, store string, cacheBytes int64) string {
+	t.Helper()
+	mnt := t.TempDir()
+	var logs bytes.Buffer
+	m, err := New(store, mnt, Options{CacheBytes: cacheBytes, Logger: log.New(&logs, "", 0)})
+	if err != nil {
+		t.Fatalf("cannot mount %s (FUSE is required for this test): %v", store, err)
+	}
+	t.Cleanup(func() {
+		if err := m.Unmount(); err != nil {
+			t.Errorf("unmount: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("ckptfs log:\n%s", logs.String())
+		}
+	})
+	return mnt
+}
+
+// materialise reads a virtual file straight from its plan, without FUSE.
+func materialise(t *testing.T, dir, name string) []byte {
+	t.Helper()
+	m, err := model.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks, err := cache.New(64 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chunks.Close()
+	f := m.Files[name]
+	if f.Plan == nil {
+		return f.Data
+	}
+	buf := make([]byte, f.Size())
+	if _, err := index.NewReader("t", f.Plan, chunks, index.NewSources()).ReadAt(buf, 0); err != nil {
+		t.Fatal(err)
+	}
+	return buf
+}
+
+func TestModelFolderShowsGeneratedFiles(t *testing.T) {
+	mnt := mountStore(t, sampleStore, 1<<20)
+	entries, err := os.ReadDir(filepath.Join(mnt, bertBase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, e := range entries {
+		names[e.Name()] = true
+	}
+	for _, want := range append([]string{"vocab.txt", "bert_config.json"}, model.VirtualFiles...) {
+		if !names[want] {
+			t.Errorf("%s missing from %v", want, names)
+		}
+	}
+	notes, err := os.ReadDir(filepath.Join(mnt, "notes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range notes {
+		if e.Name() == model.TorchWeights {
+			t.Errorf("a folder that is not a model shows %s", e.Name())
+		}
+	}
+}
+
+func TestVirtualFilesServeThePlannedBytes(t *testing.T) {
+	mnt := mountStore(t, sampleStore, 1<<20)
+	for _, name := range model.VirtualFiles {
+		want := materialise(t, filepath.Join(sampleStore, bertBase), name)
+		path := filepath.Join(mnt, bertBase, name)
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() != int64(len(want)) {
+			t.Errorf("%s: stat size %d, plan size %d", name, fi.Size(), len(want))
+		}
+		if fi.Mode().Perm()&0o222 != 0 {
+			t.Errorf("%s: mode %v is writable", name, fi.Mode())
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: bytes through the mount differ from the plan", name)
+		}
+	}
+}
+
+func TestOriginalFilesAreServedUnchanged(t *testing.T) {
+	mnt := mountStore(t, sampleStore, 1<<20)
+	n := 0
+	err := filepath.Walk(sampleStore, func(path string, fi os.FileInfo, err error) error {
+		if err != nil || !fi.Mode().IsRegular() {
+			return err
+		}
+		rel, _ := filepath.Rel(sampleStore, path)
+		want, _ := os.ReadFile(path)
+		got, err := os.ReadFile(filepath.Join(mnt, rel))
+		if err != nil {
+			t.Errorf("%s: %v", rel, err)
+		} else if !bytes.Equal(got, want) {
+			t.Errorf("%s: differs from the store", rel)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("walked %d files: %v", n, err)
+	}
+}
+
+func TestInodeNumbersAreStableAcrossMounts(t *testing.T) {
+	a := mountStore(t, sampleStore, 1<<20)
+	b := mountStore(t, sampleStore, 1<<20)
+	for _, rel := range []string{bertBase, bertBase + "/vocab.txt", bertBase + "/" + model.Safetensors} {
+		var sa, sb syscall.Stat_t
+		if err := syscall.Stat(filepath.Join(a, rel), &sa); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Stat(filepath.Join(b, rel), &sb); err != nil {
+			t.Fatal(err)
+		}
+		if sa.Ino != sb.Ino {
+			t.Errorf("%s: inode %d in one mount, %d in another", rel, sa.Ino, sb.Ino)
+		}
+	}
+}
+
+func TestWritesAreRefused(t *testing.T) {
+	mnt := mountStore(t, sampleStore, 1<<20)
+	dir := filepath.Join(mnt, bertBase)
+	for _, name := range []string{model.Safetensors, "vocab.txt"} {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY, 0)
+		if err == nil {
+			f.Close()
+			t.Errorf("%s opened for writing", name)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "new"), []byte("x"), 0o644); !errors.Is(err, syscall.EROFS) {
+		t.Errorf("create: %v, want EROFS", err)
+	}
+}
+
+// copyTree copies a store folder so a test can damage the copy.
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.Walk(from, func(path string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		if fi.IsDir() {
+			return os.MkdirAll(filepath.Join(to, rel), 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(to, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBrokenModelsFailAloneWithEIO(t *testing.T) {
+	store := t.TempDir()
+	src := filepath.Join(sampleStore, bertBase)
+	copyTree(t, src, filepath.Join(store, "good"))
+	copyTree(t, src, filepath.Join(store, "flipped"))
+	copyTree(t, src, filepath.Join(store, "truncated_index"))
+
+	// A flipped byte inside the data shard: the tensor's CRC32C no longer matches.
+	shard := filepath.Join(store, "flipped", "bert_model.ckpt.data-00000-of-00001")
+	data, err := os.ReadFile(shard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(shard, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	indexPath := filepath.Join(store, "truncated_index", "bert_model.ckpt.index")
+	idx, _ := os.ReadFile(indexPath)
+	if err := os.WriteFile(indexPath, idx[:len(idx)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	mnt := mountStore(t, store, 1<<20)
+	if _, err := os.ReadFile(filepath.Join(mnt, "flipped", model.Safetensors)); !errors.Is(err, syscall.EIO) {
+		t.Errorf("reading a corrupt tensor: %v, want EIO", err)
+	}
+	if _, err := os.ReadFile(filepath.Join(mnt, "truncated_index", model.TorchWeights)); !errors.Is(err, syscall.EIO) {
+		t.Errorf("opening a model with a truncated index: %v, want EIO", err)
+	}
+	// Everything else keeps working: the broken models' originals and the
+	// good model.
+	for _, rel := range []string{"flipped/vocab.txt", "truncated_index/bert_config.json", "good/" + model.Safetensors, "good/" + model.TorchWeights} {
+		if _, err := os.ReadFile(filepath.Join(mnt, rel)); err != nil {
+			t.Errorf("%s: %v", rel, err)
+		}
+	}
+	// The store is never written to.
+	after, _ := os.ReadFile(indexPath)
+	if !bytes.Equal(after, idx[:len(idx)/2]) {
+		t.Error("the store was modified")
+	}
+}
+
+func TestConcurrentRandomReadsMatchSequentialRead(t *testing.T) {
+	// A cache smaller than one chunk forces conversions to be redone and
+	// evicted while readers race.
+	mnt := mountStore(t, sampleStore, 4<<10)
+	for _, name := range []string{model.Safetensors, model.TorchWeights} {
+		path := filepath.Join(mnt, bertBase, name)
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type read struct {
+			off  int64
+			data []byte
+		}
+		var (
+			mu    sync.Mutex
+			reads []read
+			wg    sync.WaitGroup
+		)
+		for g := 0; g < 16; g++ {
+			wg.Add(1)
+			go func(seed int64) {
+				defer wg.Done()
+				f, err := os.Open(path)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer f.Close()
+				rnd := rand.New(rand.NewSource(seed))
+				for i := 0; i < 100; i++ {
+					off := rnd.Int63n(fi.Size())
+					buf := make([]byte, []int{1, 13, 4096, 65536}[rnd.Intn(4)])
+					n, err := f.ReadAt(buf, off)
+					if err != nil && err != io.EOF {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					reads = append(reads, read{off, buf[:n]})
+					mu.Unlock()
+				}
+			}(int64(g))
+		}
+		wg.Wait()
+		whole, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range reads {
+			if !bytes.Equal(r.data, whole[r.off:r.off+int64(len(r.data))]) {
+				t.Fatalf("%s: read at %d differs from the sequential read", name, r.off)
+			}
+		}
+		if len(reads) != 1600 {
+			t.Errorf("%d reads completed, want 1600", len(reads))
+		}
+	}
+}

@@ -1,0 +1,239 @@
+package fusefs
+
+import (
+	"context"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/ckptfs/ckptfs/lazyconv/model"
+)
+
+// store is what every node shares.
+type store struct {
+	root   string // absolute, symlinks resolved
+	models *models
+}
+
+// inodeNumber derives an inode number from a path inside the store, so
+// numbers are the same across lookups and across mounts.
+func inodeNumber(rel string) uint64 {
+	if rel == "" {
+		return 1
+	}
+	h := fnv.New64a()
+	h.Write([]byte(rel))
+	if n := h.Sum64(); n > 1 {
+		return n
+	}
+	return 2
+}
+
+// dirNode is a folder of the store; model folders also show their
+// generated files.
+type dirNode struct {
+	fs.Inode
+	st  *store
+	rel string
+}
+
+var (
+	_ fs.NodeLookuper  = (*dirNode)(nil)
+	_ fs.NodeReaddirer = (*dirNode)(nil)
+	_ fs.NodeGetattrer = (*dirNode)(nil)
+)
+
+func (d *dirNode) path() string { return filepath.Join(d.st.root, d.rel) }
+
+// realNames lists the folder's entries that the view shows.
+func (d *dirNode) realNames() ([]os.DirEntry, error) {
+	entries, err := os.ReadDir(d.path())
+	if err != nil {
+		return nil, err
+	}
+	return entries, nil
+}
+
+// modelKind says whether the folder is a model folder.
+func (d *dirNode) isModel(entries []os.DirEntry) bool {
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name()
+	}
+	_, ok := model.Detect(names)
+	return ok
+}
+
+func (d *dirNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	var st syscall.Stat_t
+	if err := syscall.Stat(d.path(), &st); err != nil {
+		return fs.ToErrno(err)
+	}
+	fillAttr(&out.Attr, &st, inodeNumber(d.rel))
+	return 0
+}
+
+func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	entries, err := d.realNames()
+	if err != nil {
+		return nil, fs.ToErrno(err)
+	}
+	var list []fuse.DirEntry
+	seen := map[string]bool{}
+	for _, e := range entries {
+		rel := filepath.Join(d.rel, e.Name())
+		mode, ok := d.st.resolveType(rel, e)
+		if !ok {
+			continue
+		}
+		seen[e.Name()] = true
+		list = append(list, fuse.DirEntry{Name: e.Name(), Mode: mode, Ino: inodeNumber(rel)})
+	}
+	if d.isModel(entries) {
+		for _, name := range model.VirtualFiles {
+			if !seen[name] {
+				list = append(list, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: inodeNumber(filepath.Join(d.rel, name))})
+			}
+		}
+	}
+	return fs.NewListDirStream(list), 0
+}
+
+func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	rel := filepath.Join(d.rel, name)
+	full := filepath.Join(d.st.root, rel)
+	var st syscall.Stat_t
+	err := d.st.stat(full, &st)
+	if err == nil {
+		ino := inodeNumber(rel)
+		fillAttr(&out.Attr, &st, ino)
+		if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+			return d.NewInode(ctx, &dirNode{st: d.st, rel: rel}, fs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino}), 0
+		}
+		if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
+			return d.NewInode(ctx, &fileNode{path: full, ino: ino}, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino}), 0
+		}
+		return nil, syscall.ENOENT // devices, sockets, pipes: not part of a model
+	}
+	if !slices.Contains(model.VirtualFiles, name) {
+		return nil, fs.ToErrno(err)
+	}
+	entries, derr := d.realNames()
+	if derr != nil || !d.isModel(entries) {
+		return nil, syscall.ENOENT
+	}
+	v := &virtualNode{st: d.st, dir: d.path(), name: name, ino: inodeNumber(rel)}
+	v.fillAttr(&out.Attr)
+	return d.NewInode(ctx, v, fs.StableAttr{Mode: syscall.S_IFREG, Ino: v.ino}), 0
+}
+
+// stat follows a symlink only when its target stays inside the store, so
+// no path of the view leads outside it.
+func (s *store) stat(full string, st *syscall.Stat_t) error {
+	if err := syscall.Lstat(full, st); err != nil {
+		return err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFLNK {
+		return nil
+	}
+	target, err := filepath.EvalSymlinks(full)
+	if err != nil {
+		return err
+	}
+	if target != s.root && !strings.HasPrefix(target, s.root+string(filepath.Separator)) {
+		return syscall.ENOENT
+	}
+	return syscall.Stat(target, st)
+}
+
+// resolveType gives a directory entry's type as the view shows it, and
+// whether the view shows it at all.
+func (s *store) resolveType(rel string, e os.DirEntry) (uint32, bool) {
+	if e.Type()&os.ModeSymlink == 0 {
+		switch {
+		case e.IsDir():
+			return syscall.S_IFDIR, true
+		case e.Type().IsRegular():
+			return syscall.S_IFREG, true
+		}
+		return 0, false
+	}
+	var st syscall.Stat_t
+	if err := s.stat(filepath.Join(s.root, rel), &st); err != nil {
+		return 0, false
+	}
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		return syscall.S_IFDIR, true
+	case syscall.S_IFREG:
+		return syscall.S_IFREG, true
+	}
+	return 0, false
+}
+
+// fillAttr copies a source file's attributes, read-only.
+func fillAttr(a *fuse.Attr, st *syscall.Stat_t, ino uint64) {
+	a.FromStat(st)
+	a.Ino = ino
+	a.Mode &^= 0o222
+}
+
+// fileNode is an original file of the store, served as it is.
+type fileNode struct {
+	fs.Inode
+	path string
+	ino  uint64
+}
+
+var (
+	_ fs.NodeOpener    = (*fileNode)(nil)
+	_ fs.NodeGetattrer = (*fileNode)(nil)
+)
+
+func (f *fileNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	var st syscall.Stat_t
+	if err := syscall.Stat(f.path, &st); err != nil {
+		return fs.ToErrno(err)
+	}
+	fillAttr(&out.Attr, &st, f.ino)
+	return 0
+}
+
+func (f *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
+		return nil, 0, syscall.EROFS
+	}
+	file, err := os.Open(f.path)
+	if err != nil {
+		return nil, 0, fs.ToErrno(err)
+	}
+	return &fileHandle{file: file}, fuse.FOPEN_KEEP_CACHE, 0
+}
+
+// fileHandle reads an open original file.
+type fileHandle struct {
+	file *os.File
+}
+
+var (
+	_ fs.FileReader   = (*fileHandle)(nil)
+	_ fs.FileReleaser = (*fileHandle)(nil)
+)
+
+func (h *fileHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	n, err := h.file.ReadAt(dest, off)
+	if err != nil && !isEOF(err) {
+		return nil, fs.ToErrno(err)
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+func (h *fileHandle) Release(ctx context.Context) syscall.Errno {
+	return fs.ToErrno(h.file.Close())
+}

@@ -1,0 +1,101 @@
+package fusefs
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/ckptfs/ckptfs/cache"
+	"github.com/ckptfs/ckptfs/lazyconv/index"
+	"github.com/ckptfs/ckptfs/lazyconv/model"
+)
+
+// models loads each model folder once, on first use, and keeps what its
+// virtual files are served from.
+type models struct {
+	chunks *cache.Chunks
+	logger *log.Logger
+
+	mu    sync.Mutex
+	byDir map[string]*loadedModel
+}
+
+// loadedModel is a model folder as served: its plans and readers, or the
+// error that makes its virtual files unreadable.
+type loadedModel struct {
+	once    sync.Once
+	model   *model.Model
+	readers map[string]*index.Reader
+	sources *index.Sources
+	err     error
+
+	logMu  sync.Mutex
+	logged map[string]bool
+}
+
+func newModels(chunks *cache.Chunks, logger *log.Logger) *models {
+	return &models{chunks: chunks, logger: logger, byDir: map[string]*loadedModel{}}
+}
+
+// get returns the model folder dir, loading it the first time.
+func (ms *models) get(dir string) *loadedModel {
+	ms.mu.Lock()
+	lm, ok := ms.byDir[dir]
+	if !ok {
+		lm = &loadedModel{logged: map[string]bool{}}
+		ms.byDir[dir] = lm
+	}
+	ms.mu.Unlock()
+	lm.once.Do(func() {
+		lm.model, lm.err = model.Load(dir)
+		if lm.err != nil {
+			lm.logOnce(ms.logger, lm.err)
+			return
+		}
+		lm.sources = index.NewSources()
+		lm.readers = map[string]*index.Reader{}
+		id := cacheID(lm.model)
+		for name, f := range lm.model.Files {
+			if f.Plan != nil {
+				lm.readers[name] = index.NewReader(id, f.Plan, ms.chunks, lm.sources)
+			}
+		}
+	})
+	return lm
+}
+
+// logOnce logs each distinct error of a model once, so a loader retrying a
+// bad tensor does not flood the log.
+func (lm *loadedModel) logOnce(logger *log.Logger, err error) {
+	msg := err.Error()
+	lm.logMu.Lock()
+	defer lm.logMu.Unlock()
+	if lm.logged[msg] {
+		return
+	}
+	lm.logged[msg] = true
+	logger.Print(msg)
+}
+
+// cacheID names a model's state in the chunk cache: its folder and the
+// identity of its checkpoint index, so a rewritten checkpoint never hits
+// chunks converted from the old one.
+func cacheID(m *model.Model) string {
+	id := m.Dir
+	if fi, err := os.Stat(m.Checkpoint.Prefix + ".index"); err == nil {
+		id = fmt.Sprintf("%s\x00%s\x00%d\x00%d", m.Dir, filepath.Base(m.Checkpoint.Prefix), fi.Size(), fi.ModTime().UnixNano())
+	}
+	return id
+}
+
+func (ms *models) close() {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	for _, lm := range ms.byDir {
+		if lm.sources != nil {
+			lm.sources.Close()
+		}
+	}
+}

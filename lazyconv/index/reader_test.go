@@ -1,0 +1,125 @@
+package index
+
+import (
+	"bytes"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/cache"
+	"github.com/ckptfs/ckptfs/lazyconv/dtype"
+	"github.com/ckptfs/ckptfs/lazyconv/tensor"
+)
+
+// sourceFile writes data to a file and describes it as a source tensor with
+// a correct TensorFlow-style checksum.
+func sourceFile(t *testing.T, name string, data []byte, shape []int64) *tensor.Source {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), filepath.Base(name))
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &tensor.Source{
+		File: path, Name: name, DType: dtype.F32, Shape: shape,
+		Extents: []tensor.Extent{{Path: path, Offset: 0, Length: int64(len(data))}},
+		CRC32C:  maskCRC(crc32.Checksum(data, castagnoli)), HasCRC: true,
+	}
+}
+
+func seq(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*31 + i/7)
+	}
+	return b
+}
+
+func newChunks(t *testing.T, size int64) *cache.Chunks {
+	c, err := cache.New(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func TestReaderServesEveryRunKindAcrossBoundaries(t *testing.T) {
+	a := seq(3 * 5 * 4)
+	kernel := sourceFile(t, "kernel", a, []int64{3, 5})
+	vec := sourceFile(t, "vec", seq(7*4), []int64{7})
+	tensors := []*tensor.Tensor{
+		{Name: "w", DType: dtype.F32, Shape: []int64{5, 3}, Src: kernel, Transform: tensor.Transpose2D},
+		{Name: "b", DType: dtype.F32, Shape: []int64{7}, Src: vec},
+	}
+	b := NewBuilder(tensors)
+	b.Literal([]byte("head"))
+	b.Tensor(0)
+	b.Zeros(3)
+	b.Tensor(1)
+	b.Literal([]byte("tail"))
+	plan := b.Plan()
+
+	var want []byte
+	want = append(want, "head"...)
+	for j := 0; j < 5; j++ { // the transpose, by definition
+		for i := 0; i < 3; i++ {
+			want = append(want, a[(i*5+j)*4:(i*5+j+1)*4]...)
+		}
+	}
+	want = append(want, 0, 0, 0)
+	want = append(want, seq(7*4)...)
+	want = append(want, "tail"...)
+	if plan.Size != int64(len(want)) {
+		t.Fatalf("plan size %d, want %d", plan.Size, len(want))
+	}
+	r := NewReader("m", plan, newChunks(t, 1<<20), NewSources())
+	for off := 0; off < len(want); off++ {
+		for _, n := range []int{1, 5, 17, len(want)} {
+			buf := make([]byte, n)
+			got, err := r.ReadAt(buf, int64(off))
+			if err != nil {
+				t.Fatal(err)
+			}
+			end := min(off+n, len(want))
+			if got != end-off || !bytes.Equal(buf[:got], want[off:end]) {
+				t.Fatalf("ReadAt(%d, %d) = %d bytes %x, want %x", off, n, got, buf[:got], want[off:end])
+			}
+		}
+	}
+	if n, err := r.ReadAt(make([]byte, 4), plan.Size); n != 0 || err != nil {
+		t.Errorf("read at EOF: %d, %v", n, err)
+	}
+}
+
+func TestReaderRefusesBytesOfATensorWithABadChecksum(t *testing.T) {
+	src := sourceFile(t, "bert/pooler/dense/bias", seq(16), []int64{4})
+	src.CRC32C ^= 1
+	tensors := []*tensor.Tensor{{Name: "bert.pooler.dense.bias", DType: dtype.F32, Shape: []int64{4}, Src: src}}
+	b := NewBuilder(tensors)
+	b.Literal([]byte("header"))
+	b.Tensor(0)
+	r := NewReader("m", b.Plan(), newChunks(t, 1<<20), NewSources())
+	if _, err := r.ReadAt(make([]byte, 6), 0); err != nil {
+		t.Errorf("header read failed: %v", err)
+	}
+	_, err := r.ReadAt(make([]byte, 4), 8)
+	if err == nil || !strings.Contains(err.Error(), "bert/pooler/dense/bias") || !strings.Contains(err.Error(), src.File) {
+		t.Errorf("error %v should name the file and the tensor", err)
+	}
+}
+
+func TestReaderReportsASourceShorterThanTheIndexSays(t *testing.T) {
+	src := sourceFile(t, "emb", seq(8), []int64{4})
+	src.Extents[0].Length = 16
+	src.Shape = []int64{4}
+	src.HasCRC = false
+	tensors := []*tensor.Tensor{{Name: "e", DType: dtype.F32, Shape: []int64{4}, Src: src}}
+	b := NewBuilder(tensors)
+	b.Tensor(0)
+	r := NewReader("m", b.Plan(), newChunks(t, 1<<20), NewSources())
+	if _, err := r.ReadAt(make([]byte, 16), 0); err == nil || !strings.Contains(err.Error(), "ends before") {
+		t.Errorf("error %v, want one saying the file ends early", err)
+	}
+}

@@ -1,0 +1,106 @@
+// Package tensor describes tensors as ckptfs sees them: where a source
+// tensor's bytes live on disk, and how an output tensor is made from one.
+package tensor
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ckptfs/ckptfs/lazyconv/dtype"
+)
+
+// Extent is a run of bytes in a source file.
+type Extent struct {
+	Path   string
+	Offset int64
+	Length int64
+}
+
+// Source is a tensor stored in a checkpoint: its row-major bytes are the
+// concatenation of Extents (more than one when a tensor straddles files).
+type Source struct {
+	File    string // the file a user would recognise in an error message
+	Name    string // the tensor's name in the checkpoint
+	DType   dtype.DType
+	Shape   []int64
+	Extents []Extent
+	// CRC32C, when HasCRC, is the masked CRC32C of the tensor bytes that the
+	// checkpoint recorded; it is verified before any byte is served.
+	CRC32C uint32
+	HasCRC bool
+}
+
+// Bytes is the tensor's length in bytes.
+func (s *Source) Bytes() int64 {
+	var n int64
+	for _, e := range s.Extents {
+		n += e.Length
+	}
+	return n
+}
+
+// TransformKind says how output bytes are computed from source bytes.
+type TransformKind uint8
+
+const (
+	// Identity: the output bytes are the source bytes (a reshape or a
+	// squeeze changes only the shape).
+	Identity TransformKind = iota
+	// Transpose2D: a [rows, cols] source becomes a [cols, rows] output.
+	Transpose2D
+)
+
+// Tensor is one tensor of a virtual output file.
+type Tensor struct {
+	Name      string // Hugging Face state-dict key
+	DType     dtype.DType
+	Shape     []int64 // output shape
+	Src       *Source
+	Transform TransformKind
+}
+
+// Bytes is the output length in bytes.
+func (t *Tensor) Bytes() int64 { return NumElements(t.Shape) * int64(t.DType.Size()) }
+
+// TransformName describes the transform for `ckptfs inspect`.
+func (t *Tensor) TransformName() string {
+	switch t.Transform {
+	case Transpose2D:
+		return "transpose"
+	}
+	if !ShapeEqual(t.Shape, t.Src.Shape) {
+		return "reshape"
+	}
+	return "copy"
+}
+
+// NumElements is the product of the dimensions (1 for a scalar).
+func NumElements(shape []int64) int64 {
+	n := int64(1)
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// ShapeEqual reports whether two shapes are the same.
+func ShapeEqual(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// FormatShape renders a shape as "[768, 3072]".
+func FormatShape(shape []int64) string {
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = fmt.Sprint(d)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}

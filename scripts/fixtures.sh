@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Regenerate testdata/ with the reference tools (TensorFlow's saver,
+# transformers 4.x's conversion) in their own pinned virtualenv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=tools/fixtures/.venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r tools/fixtures/requirements.txt
+fi
+TF_CPP_MIN_LOG_LEVEL=2 "$venv/bin/python" tools/fixtures/make_fixtures.py --out testdata
