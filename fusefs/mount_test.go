@@ -46,7 +46,7 @@ func mountStore(t *testing.T, store string, cacheBytes int64) string {
 // materialise reads a virtual file straight from its plan, without FUSE.
 func materialise(t *testing.T, dir, name string) []byte {
 	t.Helper()
-	m, err := model.Load(dir)
+	m, err := model.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestModelFolderShowsGeneratedFiles(t *testing.T) {
 	for _, e := range entries {
 		names[e.Name()] = true
 	}
-	for _, want := range append([]string{"vocab.txt", "bert_config.json"}, model.VirtualFiles...) {
+	for _, want := range []string{"vocab.txt", "bert_config.json", "config.json", "tokenizer_config.json", model.TorchWeights, model.Safetensors} {
 		if !names[want] {
 			t.Errorf("%s missing from %v", want, names)
 		}
@@ -94,7 +94,7 @@ func TestModelFolderShowsGeneratedFiles(t *testing.T) {
 
 func TestVirtualFilesServeThePlannedBytes(t *testing.T) {
 	mnt := mountStore(t, sampleStore, 1<<20)
-	for _, name := range model.VirtualFiles {
+	for _, name := range []string{"config.json", "tokenizer_config.json", model.TorchWeights, model.Safetensors} {
 		want := materialise(t, filepath.Join(sampleStore, bertBase), name)
 		path := filepath.Join(mnt, bertBase, name)
 		fi, err := os.Stat(path)

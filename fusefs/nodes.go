@@ -2,6 +2,7 @@ package fusefs
 
 import (
 	"context"
+	"errors"
 	"hash/fnv"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
+	"github.com/ckptfs/ckptfs/lazyconv/conversion"
 	"github.com/ckptfs/ckptfs/lazyconv/model"
 )
 
@@ -60,14 +62,13 @@ func (d *dirNode) realNames() ([]os.DirEntry, error) {
 	return entries, nil
 }
 
-// modelKind says whether the folder is a model folder.
-func (d *dirNode) isModel(entries []os.DirEntry) bool {
+// family says which family's model the folder holds, if any.
+func (d *dirNode) family(entries []os.DirEntry) (*conversion.Family, bool) {
 	names := make([]string, len(entries))
 	for i, e := range entries {
 		names[i] = e.Name()
 	}
-	_, ok := model.Detect(names)
-	return ok
+	return model.Detect(names)
 }
 
 func (d *dirNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -95,8 +96,8 @@ func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 		seen[e.Name()] = true
 		list = append(list, fuse.DirEntry{Name: e.Name(), Mode: mode, Ino: inodeNumber(rel)})
 	}
-	if d.isModel(entries) {
-		for _, name := range model.VirtualFiles {
+	if f, ok := d.family(entries); ok {
+		for _, name := range model.Generated(f) {
 			if !seen[name] {
 				list = append(list, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: inodeNumber(filepath.Join(d.rel, name))})
 			}
@@ -121,14 +122,18 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		}
 		return nil, syscall.ENOENT // devices, sockets, pipes: not part of a model
 	}
-	if !slices.Contains(model.VirtualFiles, name) {
+	if !errors.Is(err, syscall.ENOENT) {
 		return nil, fs.ToErrno(err)
 	}
 	entries, derr := d.realNames()
-	if derr != nil || !d.isModel(entries) {
+	if derr != nil {
+		return nil, fs.ToErrno(derr)
+	}
+	f, ok := d.family(entries)
+	if !ok || !slices.Contains(model.Generated(f), name) {
 		return nil, syscall.ENOENT
 	}
-	v := &virtualNode{st: d.st, dir: d.path(), name: name, ino: inodeNumber(rel)}
+	v := &virtualNode{st: d.st, dir: d.path(), family: f, name: name, ino: inodeNumber(rel)}
 	v.fillAttr(&out.Attr)
 	return d.NewInode(ctx, v, fs.StableAttr{Mode: syscall.S_IFREG, Ino: v.ino}), 0
 }

@@ -1,13 +1,12 @@
 package fusefs
 
 import (
-	"fmt"
 	"log"
-	"os"
-	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/ckptfs/ckptfs/cache"
+	"github.com/ckptfs/ckptfs/lazyconv/conversion"
 	"github.com/ckptfs/ckptfs/lazyconv/index"
 	"github.com/ckptfs/ckptfs/lazyconv/model"
 )
@@ -40,7 +39,7 @@ func newModels(chunks *cache.Chunks, logger *log.Logger) *models {
 }
 
 // get returns the model folder dir, loading it the first time.
-func (ms *models) get(dir string) *loadedModel {
+func (ms *models) get(dir string, family *conversion.Family) *loadedModel {
 	ms.mu.Lock()
 	lm, ok := ms.byDir[dir]
 	if !ok {
@@ -49,17 +48,23 @@ func (ms *models) get(dir string) *loadedModel {
 	}
 	ms.mu.Unlock()
 	lm.once.Do(func() {
-		lm.model, lm.err = model.Load(dir)
+		lm.model, lm.err = model.Load(dir, family)
 		if lm.err != nil {
 			lm.logOnce(ms.logger, lm.err)
 			return
 		}
+		if unused := lm.model.Conv.Unused; len(unused) > 0 {
+			names := make([]string, len(unused))
+			for i, u := range unused {
+				names[i] = u.Name
+			}
+			ms.logger.Printf("%s: %d variables not used by the model (see ckptfs inspect): %s", dir, len(unused), strings.Join(names, ", "))
+		}
 		lm.sources = index.NewSources()
 		lm.readers = map[string]*index.Reader{}
-		id := cacheID(lm.model)
 		for name, f := range lm.model.Files {
 			if f.Plan != nil {
-				lm.readers[name] = index.NewReader(id, f.Plan, ms.chunks, lm.sources)
+				lm.readers[name] = index.NewReader(lm.model.Identity, f.Plan, ms.chunks, lm.sources)
 			}
 		}
 	})
@@ -77,17 +82,6 @@ func (lm *loadedModel) logOnce(logger *log.Logger, err error) {
 	}
 	lm.logged[msg] = true
 	logger.Print(msg)
-}
-
-// cacheID names a model's state in the chunk cache: its folder and the
-// identity of its checkpoint index, so a rewritten checkpoint never hits
-// chunks converted from the old one.
-func cacheID(m *model.Model) string {
-	id := m.Dir
-	if fi, err := os.Stat(m.Checkpoint.Prefix + ".index"); err == nil {
-		id = fmt.Sprintf("%s\x00%s\x00%d\x00%d", m.Dir, filepath.Base(m.Checkpoint.Prefix), fi.Size(), fi.ModTime().UnixNano())
-	}
-	return id
 }
 
 func (ms *models) close() {

@@ -4,22 +4,26 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/ckptfs/ckptfs/lazyconv/conversion"
 )
 
 // virtualNode is a generated file of a model folder.
 type virtualNode struct {
 	fs.Inode
-	st   *store
-	dir  string
-	name string
-	ino  uint64
+	st     *store
+	dir    string
+	family *conversion.Family
+	name   string
+	ino    uint64
 }
+
+func (v *virtualNode) model() *loadedModel { return v.st.models.get(v.dir, v.family) }
 
 var (
 	_ fs.NodeOpener    = (*virtualNode)(nil)
@@ -38,14 +42,12 @@ func (v *virtualNode) fillAttr(a *fuse.Attr) {
 	a.Mode = syscall.S_IFREG | 0o444
 	a.Nlink = 1
 	a.Size = 0
-	lm := v.st.models.get(v.dir)
+	lm := v.model()
 	if lm.err != nil {
 		return
 	}
-	if fi, err := os.Stat(lm.model.Checkpoint.Prefix + ".index"); err == nil {
-		t := fi.ModTime()
-		a.SetTimes(nil, &t, &t)
-	}
+	t := lm.model.ModTime
+	a.SetTimes(nil, &t, &t)
 	a.Size = uint64(lm.model.Files[v.name].Size())
 	a.Blocks = (a.Size + 511) / 512
 }
@@ -59,7 +61,7 @@ func (v *virtualNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
 		return nil, 0, syscall.EROFS
 	}
-	if lm := v.st.models.get(v.dir); lm.err != nil {
+	if lm := v.model(); lm.err != nil {
 		return nil, 0, syscall.EIO
 	}
 	// The content never changes while the sources do not, so the kernel may
@@ -68,7 +70,7 @@ func (v *virtualNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, ui
 }
 
 func (v *virtualNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	lm := v.st.models.get(v.dir)
+	lm := v.model()
 	if lm.err != nil {
 		return nil, syscall.EIO
 	}

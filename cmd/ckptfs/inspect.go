@@ -2,13 +2,10 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ckptfs/ckptfs/lazyconv/bert"
-	"github.com/ckptfs/ckptfs/lazyconv/dtype"
 	"github.com/ckptfs/ckptfs/lazyconv/model"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
 )
@@ -22,16 +19,16 @@ name it is served as, its dtype, its shape before and after conversion, and
 the transform applied; then the tied names and every variable left out.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := model.Load(args[0])
+			m, err := model.LoadDir(args[0])
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "model:        %s\nkind:         %s\ncheckpoint:   %s\narchitecture: %s\n\n",
-				args[0], m.Kind, filepath.Base(m.Checkpoint.Prefix), m.Mapping.Architecture)
+				args[0], m.Family.Kind, m.Conv.Source, m.Conv.Architecture)
 			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ORIGINAL\tHF NAME\tDTYPE\tSHAPE\tTRANSFORM")
-			for _, t := range m.Mapping.Tensors {
+			for _, t := range m.Conv.Tensors {
 				shape := tensor.FormatShape(t.Src.Shape)
 				if !tensor.ShapeEqual(t.Shape, t.Src.Shape) {
 					shape += " -> " + tensor.FormatShape(t.Shape)
@@ -39,21 +36,21 @@ the transform applied; then the tied names and every variable left out.`,
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Src.Name, t.Name, t.DType, shape, t.TransformName())
 			}
 			w.Flush()
-			for _, k := range m.Mapping.Keys {
-				if t := m.Mapping.Tensors[k.Tensor]; t.Name != k.Name {
+			for _, k := range m.Conv.Keys {
+				if t := m.Conv.Tensors[k.Tensor]; t.Name != k.Name {
 					fmt.Fprintf(out, "tied:         %s = %s\n", k.Name, t.Name)
 				}
 			}
-			left := append(append([]string{}, m.Mapping.Skipped...), m.Mapping.Unmapped...)
-			if len(left) > 0 {
-				fmt.Fprintf(out, "\nleft out (%d):\n", len(left))
-				entries := map[string]string{}
-				for _, e := range m.Checkpoint.Entries {
-					entries[e.Name] = dtype.TFDataTypeName(e.TFDType) + " " + tensor.FormatShape(e.Shape)
+			if n := len(m.Conv.Skipped); n > 0 {
+				fmt.Fprintf(out, "\nskipped:      %d optimizer and bookkeeping variables (adam_m, adam_v, global_step, ...)\n", n)
+			}
+			if len(m.Conv.Unused) > 0 {
+				fmt.Fprintf(out, "\nnot used by the model (%d):\n", len(m.Conv.Unused))
+				w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				for _, u := range m.Conv.Unused {
+					fmt.Fprintf(w, "  %s\t%s\t%s\n", u.Name, u.DType, tensor.FormatShape(u.Shape))
 				}
-				for _, name := range left {
-					fmt.Fprintf(out, "  %s\t%s\t%s\n", name, entries[name], bert.Describe(name))
-				}
+				w.Flush()
 			}
 			return nil
 		},

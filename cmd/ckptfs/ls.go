@@ -41,18 +41,18 @@ model that cannot be served is listed with the reason.`,
 				for i, e := range entries {
 					names[i] = e.Name()
 				}
-				kind, ok := model.Detect(names)
+				family, ok := model.Detect(names)
 				if !ok {
 					return nil
 				}
 				rel, _ := filepath.Rel(store, path)
-				m, err := model.Load(path)
+				m, err := model.Load(path, family)
 				if err != nil {
-					fmt.Fprintf(w, "%s\t%s\t-\terror: %v\n", rel, kind, err)
+					fmt.Fprintf(w, "%s\t%s\t-\terror: %v\n", rel, family.Kind, err)
 					return nil
 				}
 				size := m.Files[model.Safetensors].Size()
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", rel, kind, m.Mapping.Architecture, humanize.IBytes(uint64(size)))
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", rel, family.Kind, m.Conv.Architecture, humanize.IBytes(uint64(size)))
 				return nil
 			})
 			if err != nil {

@@ -2,7 +2,6 @@ package bert
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/ckptfs/ckptfs/lazyconv/layout"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
@@ -170,15 +169,4 @@ func stateDict(cfg *Config, arch string) []param {
 		param{key: "cls.predictions.decoder.bias", tiedTo: "cls.predictions.bias"},
 	)
 	return append(ps, dense("cls.seq_relationship", 2, H)...)
-}
-
-// Describe names a variable's role for `ckptfs inspect`.
-func Describe(name string) string {
-	if IsOptimizerState(name) {
-		return "optimizer state (skipped)"
-	}
-	if strings.HasPrefix(name, "_CHECKPOINTABLE") {
-		return "object graph (skipped)"
-	}
-	return "not used by the model"
 }

@@ -36,7 +36,7 @@ func seq(n int) []byte {
 	return b
 }
 
-func newChunks(t *testing.T, size int64) *cache.Chunks {
+func newChunks(t testing.TB, size int64) *cache.Chunks {
 	c, err := cache.New(size)
 	if err != nil {
 		t.Fatal(err)

@@ -5,49 +5,44 @@ package model
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
-	"strings"
+	"sort"
+	"time"
 
 	"github.com/ckptfs/ckptfs/lazyconv/bert"
+	"github.com/ckptfs/ckptfs/lazyconv/conversion"
 	"github.com/ckptfs/ckptfs/lazyconv/index"
 	"github.com/ckptfs/ckptfs/lazyconv/layout"
-	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
+	"github.com/ckptfs/ckptfs/lazyconv/tensor"
 )
 
-// Kind is a family of original releases.
-type Kind string
+// Families are the kinds of release the view recognises, in the order they
+// are tried.
+var Families = []*conversion.Family{
+	&bert.Family,
+}
 
-// BERT is Google's original BERT release.
-const BERT Kind = "bert"
-
-// Names of the files a model folder gains.
+// Names of the weight files every model folder gains.
 const (
-	ConfigJSON      = "config.json"
-	TokenizerConfig = "tokenizer_config.json"
-	TorchWeights    = "pytorch_model.bin"
-	Safetensors     = "model.safetensors"
+	TorchWeights = "pytorch_model.bin"
+	Safetensors  = "model.safetensors"
 )
 
-// VirtualFiles are the generated files of every model folder, in listing
-// order.
-var VirtualFiles = []string{ConfigJSON, TokenizerConfig, TorchWeights, Safetensors}
-
-// Detect tells from a folder's file names alone whether it holds a model,
-// so that listing a store never reads a checkpoint.
-func Detect(names []string) (Kind, bool) {
-	var config, index bool
-	for _, n := range names {
-		switch {
-		case n == bert.ConfigFile:
-			config = true
-		case strings.HasSuffix(n, ".index"):
-			index = true
+// Detect tells from a folder's file names alone which family's release it
+// holds, so that listing a store never reads a checkpoint.
+func Detect(names []string) (*conversion.Family, bool) {
+	for _, f := range Families {
+		if f.Detect(names) {
+			return f, true
 		}
 	}
-	if config && index {
-		return BERT, true
-	}
-	return "", false
+	return nil, false
+}
+
+// Generated lists the files a folder of family f gains, in listing order.
+func Generated(f *conversion.Family) []string {
+	return append(append([]string{}, f.Generated...), TorchWeights, Safetensors)
 }
 
 // File is one generated file: small ones are held whole, weight files are
@@ -65,54 +60,91 @@ func (f *File) Size() int64 {
 	return int64(len(f.Data))
 }
 
-// Model is a loaded model folder.
+// Model is a converted model folder.
 type Model struct {
-	Dir        string
-	Kind       Kind
-	Checkpoint *tfbundle.Checkpoint
-	Mapping    *bert.Mapping
-	Files      map[string]*File
+	Dir    string
+	Family *conversion.Family
+	Conv   *conversion.Conversion
+	Files  map[string]*File
+	// Identity names the state of the source files (paths, sizes, mtimes):
+	// converted chunks are cached under it, so a rewritten checkpoint never
+	// hits chunks of the old one.
+	Identity string
+	// ModTime is the newest source file's modification time.
+	ModTime time.Time
 }
 
-// Load reads a model folder's metadata (config, checkpoint index) and plans
-// its virtual files. It reads no tensor data.
-func Load(dir string) (*Model, error) {
-	cfg, err := bert.ReadConfig(filepath.Join(dir, bert.ConfigFile))
+// LoadDir detects which family's release dir holds and loads it.
+func LoadDir(dir string) (*Model, error) {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	prefix, err := tfbundle.FindPrefix(dir)
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name()
+	}
+	f, ok := Detect(names)
+	if !ok {
+		return nil, fmt.Errorf("%s: no supported model release found", dir)
+	}
+	return Load(dir, f)
+}
+
+// Load converts the model folder dir of family f: it reads metadata only
+// and plans the weight files.
+func Load(dir string, f *conversion.Family) (*Model, error) {
+	conv, err := f.Convert(dir)
 	if err != nil {
 		return nil, err
 	}
-	ck, err := tfbundle.Open(prefix)
-	if err != nil {
-		return nil, err
+	m := &Model{Dir: dir, Family: f, Conv: conv, Files: map[string]*File{}}
+	for name, data := range conv.Files {
+		m.Files[name] = &File{Data: data}
 	}
-	m, err := bert.Map(ck, cfg)
-	if err != nil {
-		return nil, err
-	}
-	model := &Model{Dir: dir, Kind: BERT, Checkpoint: ck, Mapping: m, Files: map[string]*File{}}
-	config, err := cfg.HFConfig(m)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.Path, err)
-	}
-	tok, err := cfg.TokenizerConfig(dir)
-	if err != nil {
-		return nil, err
-	}
-	bin, err := layout.TorchZip(m.Tensors, m.Keys)
+	bin, err := layout.TorchZip(conv.Tensors, conv.Keys)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, TorchWeights), err)
 	}
-	st, err := layout.Safetensors(m.Tensors)
+	st := conv.Tensors
+	if conv.Safetensors != nil {
+		st = make([]*tensor.Tensor, len(conv.Safetensors))
+		for i, t := range conv.Safetensors {
+			st[i] = conv.Tensors[t]
+		}
+	}
+	sft, err := layout.Safetensors(st)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, Safetensors), err)
 	}
-	model.Files[ConfigJSON] = &File{Data: config}
-	model.Files[TokenizerConfig] = &File{Data: tok}
-	model.Files[TorchWeights] = &File{Plan: bin}
-	model.Files[Safetensors] = &File{Plan: st}
-	return model, nil
+	m.Files[TorchWeights] = &File{Plan: bin}
+	m.Files[Safetensors] = &File{Plan: sft}
+	m.Identity, m.ModTime = identity(dir, conv.Tensors)
+	return m, nil
+}
+
+// identity fingerprints the source files the tensors are read from.
+func identity(dir string, tensors []*tensor.Tensor) (string, time.Time) {
+	seen := map[string]bool{}
+	var paths []string
+	for _, t := range tensors {
+		for _, e := range t.Src.Extents {
+			if !seen[e.Path] {
+				seen[e.Path] = true
+				paths = append(paths, e.Path)
+			}
+		}
+	}
+	sort.Strings(paths)
+	var newest time.Time
+	id := dir
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			id += fmt.Sprintf("\x00%s:%d:%d", p, fi.Size(), fi.ModTime().UnixNano())
+			if fi.ModTime().After(newest) {
+				newest = fi.ModTime()
+			}
+		}
+	}
+	return id, newest
 }

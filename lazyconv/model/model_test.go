@@ -88,18 +88,18 @@ func TestPlansMatchReferenceConversion(t *testing.T) {
 			if err := json.Unmarshal(raw, &g); err != nil {
 				t.Fatal(err)
 			}
-			m, err := Load(filepath.Join("../../testdata/store", rel))
+			m, err := LoadDir(filepath.Join("../../testdata/store", rel))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.Mapping.Architecture != g.Architecture {
-				t.Errorf("architecture %s, reference %s", m.Mapping.Architecture, g.Architecture)
+			if m.Conv.Architecture != g.Architecture {
+				t.Errorf("architecture %s, reference %s", m.Conv.Architecture, g.Architecture)
 			}
-			if base := filepath.Base(m.Checkpoint.Prefix); base != g.Prefix {
+			if base := m.Conv.Source; base != g.Prefix {
 				t.Errorf("chose checkpoint %s, reference converted %s", base, g.Prefix)
 			}
 			var keys []string
-			for _, k := range m.Mapping.Keys {
+			for _, k := range m.Conv.Keys {
 				keys = append(keys, k.Name)
 			}
 			if !slices.Equal(keys, g.StateDictKeys) {

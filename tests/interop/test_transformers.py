@@ -9,32 +9,27 @@ import transformers
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoTokenizer
 
-from conftest import GOLDENS, STORE, golden_models, load_golden
+from conftest import GOLDENS, golden_models, load_golden
 
-MODELS = golden_models()
-
-# Keys of the golden config that describe the library that wrote it rather
-# than the model.
-VOLATILE = {"transformers_version", "_name_or_path", "torch_dtype", "dtype", "_attn_implementation_autoset"}
+# Families current transformers no longer ships (Transformer-XL) are held to
+# the goldens only, by test_weights.py.
+LOADABLE = [rel for rel in golden_models() if load_golden(rel)["loads_with_current_transformers"]]
 
 
-@pytest.mark.parametrize("rel", MODELS)
+@pytest.mark.parametrize("rel", LOADABLE)
 def test_config(mount, rel):
     golden = load_golden(rel)
     want = json.loads((GOLDENS / rel / "config.json").read_text())
-    original = json.loads((STORE / rel / "bert_config.json").read_text())
     cfg = AutoConfig.from_pretrained(mount.path(rel))
-    assert cfg.model_type == "bert"
+    assert cfg.model_type == golden["model_type"]
     assert cfg.architectures == [golden["architecture"]]
     got = cfg.to_dict()
-    for key in original:
+    for key in golden["config_checks"]:
         assert got[key] == want[key], key
-    for key in ("num_labels", "layer_norm_eps", "pad_token_id"):
-        if key in want:
-            assert getattr(cfg, key) == want[key], key
+    assert cfg.num_labels == len(want["id2label"])
 
 
-@pytest.mark.parametrize("rel", MODELS)
+@pytest.mark.parametrize("rel", LOADABLE)
 @pytest.mark.parametrize("use_safetensors", [True, False])
 def test_from_pretrained_outputs(mount, rel, use_safetensors):
     golden = load_golden(rel)
@@ -56,14 +51,11 @@ def test_from_pretrained_outputs(mount, rel, use_safetensors):
     with torch.no_grad():
         out = model(**inputs)
     for name in golden["outputs"]:
-        torch.testing.assert_close(getattr(out, name), want[name], rtol=0, atol=1e-5)
+        torch.testing.assert_close(getattr(out, name), want[name], rtol=0, atol=golden["atol"])
 
 
-@pytest.mark.parametrize("rel", MODELS)
+@pytest.mark.parametrize("rel", [rel for rel in LOADABLE if load_golden(rel)["tokenizer"]])
 def test_tokenizer(mount, rel):
+    expected = load_golden(rel)["tokenizer"]
     tok = AutoTokenizer.from_pretrained(mount.path(rel))
-    vocab = (STORE / rel / "vocab.txt").read_text().split("\n")
-    ids = tok("the")["input_ids"]
-    assert ids[0] == vocab.index("[CLS]") and ids[-1] == vocab.index("[SEP]")
-    lower = "uncased" in rel.split("/")[-1]
-    assert (tok.tokenize("THE") == tok.tokenize("the")) == lower
+    assert tok(expected["text"])["input_ids"] == expected["input_ids"]

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+func run(t *testing.T, cmd *cobra.Command, args ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, out.String())
+	}
+	return out.String()
+}
+
+func TestLsListsEveryModelWithItsArchitecture(t *testing.T) {
+	out := run(t, lsCommand(), "../../testdata/store")
+	for _, want := range []string{
+		"google/uncased_L-2_H-32_A-4", "BertForPreTraining",
+		"finetuned/cased_L-2_H-32_A-4_sst2", "BertForSequenceClassification",
+		"sharded/uncased_two_shards", "fp16/uncased_fp16", "steps/uncased_two_steps",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ls output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "notes") {
+		t.Errorf("ls lists a folder that is not a model:\n%s", out)
+	}
+}
+
+func TestInspectShowsNamesShapesTransformsAndLeftovers(t *testing.T) {
+	out := run(t, inspectCommand(), "../../testdata/store/finetuned/cased_L-2_H-32_A-4_sst2")
+	for _, want := range []string{
+		"checkpoint:   model.ckpt-300",
+		"bert/encoder/layer_1/intermediate/dense/kernel",
+		"bert.encoder.layer.1.intermediate.dense.weight",
+		"[32, 37] -> [37, 32]",
+		"transpose",
+		"classifier.weight",
+		"skipped:      83 optimizer",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, out)
+		}
+	}
+	out = run(t, inspectCommand(), "../../testdata/store/google/uncased_L-2_H-32_A-4")
+	if !strings.Contains(out, "tied:         cls.predictions.decoder.weight = bert.embeddings.word_embeddings.weight") {
+		t.Errorf("inspect does not show the tied decoder:\n%s", out)
+	}
+}
+
+func TestMountRejectsABadCacheSize(t *testing.T) {
+	cmd := mountCommand()
+	cmd.SetArgs([]string{"--cache-size", "lots", t.TempDir(), t.TempDir()})
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "--cache-size") {
+		t.Errorf("error %v, want one about --cache-size", err)
+	}
+}
