@@ -123,3 +123,27 @@ func TestReaderReportsASourceShorterThanTheIndexSays(t *testing.T) {
 		t.Errorf("error %v, want one saying the file ends early", err)
 	}
 }
+
+func TestSliceOfAStoredTensorIsVerifiedThroughIt(t *testing.T) {
+	whole := sourceFile(t, "model/transformer/r_w_bias", seq(2*3*4), []int64{2, 3})
+	layer1, err := whole.Slice("r_w_bias[1]", 3*4, 3*4, []int64{3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tensors := []*tensor.Tensor{{Name: "layer.1.r_w_bias", DType: dtype.F32, Shape: []int64{3}, Src: layer1}}
+	b := NewBuilder(tensors)
+	b.Tensor(0)
+	r := NewReader("m", b.Plan(), newChunks(t, 1<<20), NewSources())
+	got := make([]byte, 12)
+	if _, err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, seq(24)[12:]) {
+		t.Fatalf("slice bytes %x, %v", got, err)
+	}
+	whole.CRC32C ^= 1
+	r = NewReader("m", b.Plan(), newChunks(t, 1<<20), NewSources())
+	if _, err := r.ReadAt(got, 0); err == nil || !strings.Contains(err.Error(), "r_w_bias") {
+		t.Errorf("a slice of a tensor with a bad checksum was served: %v", err)
+	}
+	if _, err := whole.Slice("x", 20, 8, []int64{2}); err == nil {
+		t.Error("a slice past the tensor's end was accepted")
+	}
+}

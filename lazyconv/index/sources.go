@@ -97,8 +97,12 @@ func (s *Sources) readRaw(src *tensor.Source, p []byte, off int64) error {
 }
 
 // verify checks the tensor's recorded CRC32C once; the result, good or bad,
-// is remembered for the life of the set.
+// is remembered for the life of the set. A slice is verified through the
+// stored tensor it is part of.
 func (s *Sources) verify(src *tensor.Source) error {
+	if src.Parent != nil {
+		return s.verify(src.Parent)
+	}
 	if !src.HasCRC {
 		return nil
 	}

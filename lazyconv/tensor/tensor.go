@@ -28,6 +28,36 @@ type Source struct {
 	// checkpoint recorded; it is verified before any byte is served.
 	CRC32C uint32
 	HasCRC bool
+	// Parent, for a slice of a stored tensor (one layer's part of a stacked
+	// variable), is the stored tensor; its checksum is what gets verified.
+	Parent *Source
+}
+
+// Slice describes bytes [off, off+length) of s as a tensor of its own, for a
+// conversion that splits a stored tensor (per-layer parameters stacked in
+// one variable). The slice is verified through s's checksum.
+func (s *Source) Slice(name string, off, length int64, shape []int64) (*Source, error) {
+	if off < 0 || length < 0 || off+length > s.Bytes() {
+		return nil, fmt.Errorf("%s: tensor %s: slice [%d, %d) outside its %d bytes", s.File, s.Name, off, off+length, s.Bytes())
+	}
+	if NumElements(shape)*int64(s.DType.Size()) != length {
+		return nil, fmt.Errorf("%s: tensor %s: slice shape %s does not hold %d bytes", s.File, s.Name, FormatShape(shape), length)
+	}
+	out := &Source{File: s.File, Name: name, DType: s.DType, Shape: shape, Parent: s}
+	for _, e := range s.Extents {
+		if length == 0 {
+			break
+		}
+		if off >= e.Length {
+			off -= e.Length
+			continue
+		}
+		n := min(length, e.Length-off)
+		out.Extents = append(out.Extents, Extent{Path: e.Path, Offset: e.Offset + off, Length: n})
+		length -= n
+		off = 0
+	}
+	return out, nil
 }
 
 // Bytes is the tensor's length in bytes.
