@@ -15,7 +15,8 @@ build:
 run: build
 	@bash scripts/ensure-fuse.sh
 	@mkdir -p $(MNT)
-	@echo "Mounting $(STORE) at $(MNT). In another shell, for example:"
+	@echo "Mounting $(STORE) at $(MNT). In another shell, with transformers installed"
+	@echo "(make test leaves one in .venv: use .venv/bin/python), for example:"
 	@echo "  python -c 'from transformers import BertForPreTraining as M; M.from_pretrained(\"$(MNT)/google/uncased_L-2_H-32_A-4\")'"
 	@echo "Press Ctrl-C to unmount."
 	$(BIN) mount $(STORE) $(MNT)

@@ -297,3 +297,31 @@ func TestConcurrentRandomReadsMatchSequentialRead(t *testing.T) {
 		}
 	}
 }
+
+func TestStatTouchesNoTensorData(t *testing.T) {
+	store := t.TempDir()
+	copyTree(t, filepath.Join(sampleStore, bertBase), filepath.Join(store, "m"))
+	// Garble every tensor byte: any read of tensor data now fails its
+	// checksum, so a stat that succeeds was answered from the index alone.
+	shard := filepath.Join(store, "m", "bert_model.ckpt.data-00000-of-00001")
+	data, err := os.ReadFile(shard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range data {
+		data[i] ^= 0x5a
+	}
+	if err := os.WriteFile(shard, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mnt := mountStore(t, store, 1<<20)
+	want := materialise(t, filepath.Join(sampleStore, bertBase), model.Safetensors)
+	path := filepath.Join(mnt, "m", model.Safetensors)
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() != int64(len(want)) {
+		t.Fatalf("stat: %v, %v; want size %d", fi, err, len(want))
+	}
+	if _, err := os.ReadFile(path); !errors.Is(err, syscall.EIO) {
+		t.Errorf("reading garbled tensor data: %v, want EIO", err)
+	}
+}
