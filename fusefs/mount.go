@@ -46,8 +46,8 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("store %s is not a directory", storeDir)
 	}
-	if fi, err := os.Stat(mountpoint); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("mountpoint %s is not a directory", mountpoint)
+	if err := prepareMountpoint(mountpoint); err != nil {
+		return nil, err
 	}
 	if o.CacheBytes == 0 {
 		o.CacheBytes = 1 << 30

@@ -3,14 +3,18 @@ package fusefs
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ckptfs/ckptfs/cache"
 	"github.com/ckptfs/ckptfs/lazyconv/index"
@@ -323,5 +327,67 @@ func TestStatTouchesNoTensorData(t *testing.T) {
 	}
 	if _, err := os.ReadFile(path); !errors.Is(err, syscall.EIO) {
 		t.Errorf("reading garbled tensor data: %v, want EIO", err)
+	}
+}
+
+func TestMountpointMustBeAnEmptyDirectory(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	if _, err := New(sampleStore, missing, Options{}); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("missing mountpoint: %v", err)
+	}
+	full := t.TempDir()
+	os.WriteFile(filepath.Join(full, "x"), nil, 0o644)
+	if _, err := New(sampleStore, full, Options{}); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("non-empty mountpoint: %v", err)
+	}
+}
+
+// TestMain doubles as a daemon for tests that need one to kill: with
+// CKPTFS_TEST_DAEMON=MNT it mounts the sample store there and serves until
+// killed.
+func TestMain(m *testing.M) {
+	if mnt := os.Getenv("CKPTFS_TEST_DAEMON"); mnt != "" {
+		mount, err := New(sampleStore, mnt, Options{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		mount.Server.Wait()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestStaleMountIsClearedByTheNextMount(t *testing.T) {
+	mnt := t.TempDir()
+	daemon := exec.Command(os.Args[0], "-test.run", "^$")
+	daemon.Env = append(os.Environ(), "CKPTFS_TEST_DAEMON="+mnt)
+	daemon.Stderr = os.Stderr
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(mnt, bertBase)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			daemon.Process.Kill()
+			t.Fatal("the daemon did not mount (FUSE is required for this test)")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	daemon.Process.Kill() // as a crash or the OOM killer would
+	daemon.Wait()
+	if _, err := os.Stat(mnt); !errors.Is(err, syscall.ENOTCONN) {
+		t.Fatalf("after the daemon died, stat gives %v, want ENOTCONN", err)
+	}
+	m, err := New(sampleStore, mnt, Options{})
+	if err != nil {
+		t.Fatalf("mounting over a stale mount: %v", err)
+	}
+	defer m.Unmount()
+	if _, err := os.Stat(filepath.Join(mnt, bertBase, model.Safetensors)); err != nil {
+		t.Errorf("the new mount does not serve: %v", err)
 	}
 }

@@ -12,6 +12,8 @@ test -z "$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" 
 
 echo "== go test"
 go test -count=1 -timeout 20m ./...
+echo "== go test -race"
+go test -race -count=1 -timeout 20m ./...
 
 echo "== interop (torch, safetensors, transformers against a real mount)"
 go build -o bin/ckptfs ./cmd/ckptfs
