@@ -12,6 +12,7 @@ import (
 
 	"github.com/ckptfs/ckptfs/lazyconv/bert"
 	"github.com/ckptfs/ckptfs/lazyconv/conversion"
+	"github.com/ckptfs/ckptfs/lazyconv/gpt2"
 	"github.com/ckptfs/ckptfs/lazyconv/index"
 	"github.com/ckptfs/ckptfs/lazyconv/layout"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
@@ -21,6 +22,7 @@ import (
 // are tried.
 var Families = []*conversion.Family{
 	&bert.Family,
+	&gpt2.Family,
 }
 
 // Names of the weight files every model folder gains.
