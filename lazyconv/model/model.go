@@ -10,6 +10,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ckptfs/ckptfs/lazyconv/albert"
 	"github.com/ckptfs/ckptfs/lazyconv/bert"
 	"github.com/ckptfs/ckptfs/lazyconv/conversion"
 	"github.com/ckptfs/ckptfs/lazyconv/gpt2"
@@ -23,6 +24,7 @@ import (
 var Families = []*conversion.Family{
 	&bert.Family,
 	&gpt2.Family,
+	&albert.Family,
 }
 
 // Names of the weight files every model folder gains.
