@@ -17,6 +17,7 @@ import (
 	"github.com/ckptfs/ckptfs/lazyconv/index"
 	"github.com/ckptfs/ckptfs/lazyconv/layout"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
+	"github.com/ckptfs/ckptfs/lazyconv/xlnet"
 )
 
 // Families are the kinds of release the view recognises, in the order they
@@ -25,6 +26,7 @@ var Families = []*conversion.Family{
 	&bert.Family,
 	&gpt2.Family,
 	&albert.Family,
+	&xlnet.Family,
 }
 
 // Names of the weight files every model folder gains.
