@@ -101,7 +101,7 @@ func (b *Builder) Tensor(i int) {
 		return
 	}
 	kind := Source
-	if t.Transform != tensor.Identity {
+	if t.Converted() {
 		kind = Converted
 	}
 	b.plan.Runs = append(b.plan.Runs, Run{Off: b.plan.Size, Len: n, Kind: kind, Tensor: i})

@@ -85,27 +85,50 @@ func (r *Reader) readConverted(t *tensor.Tensor, p []byte, off int64) error {
 	return nil
 }
 
+// outputRows is the number of rows a converted tensor is cut along: its
+// first dimension (a scalar is one row).
+func outputRows(t *tensor.Tensor) int64 {
+	if len(t.Shape) == 0 {
+		return 1
+	}
+	return t.Shape[0]
+}
+
 // chunking cuts a converted tensor into whole output rows.
 func chunking(t *tensor.Tensor) (rowBytes, rowsPerChunk int64) {
-	rowBytes = t.Bytes() / t.Shape[0]
+	rowBytes = t.Bytes() / outputRows(t)
 	rowsPerChunk = max(1, chunkTarget/rowBytes)
 	return rowBytes, rowsPerChunk
 }
 
-// convert computes output rows [r0, r1) of tensor t.
+// convert computes output rows [r0, r1) of tensor t: the rows in the
+// source's dtype (transposed if asked), then widened if the output dtype is
+// wider.
 func (r *Reader) convert(t *tensor.Tensor, r0, r1 int64) ([]byte, error) {
+	fail := func(err error) error { return fmt.Errorf("%s: tensor %s: %w", t.Src.File, t.Src.Name, err) }
 	src := make([]byte, t.Src.Bytes())
 	if err := r.sources.ReadAt(t.Src, src, 0); err != nil {
 		return nil, err
 	}
+	srcRowBytes := t.Src.Bytes() / outputRows(t)
+	var rows []byte
 	switch t.Transform {
+	case tensor.Identity:
+		rows = src[r0*srcRowBytes : r1*srcRowBytes]
 	case tensor.Transpose2D:
-		out := make([]byte, (r1-r0)*t.Bytes()/t.Shape[0])
-		rows, cols := t.Src.Shape[0], t.Src.Shape[1]
-		if err := transform.TransposeRows(out, src, rows, cols, r0, r1, t.DType.Size()); err != nil {
-			return nil, fmt.Errorf("%s: tensor %s: %w", t.Src.File, t.Src.Name, err)
+		rows = make([]byte, (r1-r0)*srcRowBytes)
+		if err := transform.TransposeRows(rows, src, t.Src.Shape[0], t.Src.Shape[1], r0, r1, t.Src.DType.Size()); err != nil {
+			return nil, fail(err)
 		}
-		return out, nil
+	default:
+		return nil, fail(fmt.Errorf("unknown transform %d", t.Transform))
 	}
-	return nil, fmt.Errorf("%s: tensor %s: unknown transform %d", t.Src.File, t.Src.Name, t.Transform)
+	if t.DType == t.Src.DType {
+		return rows, nil
+	}
+	out, err := transform.Widen(rows, t.Src.DType, t.DType)
+	if err != nil {
+		return nil, fail(err)
+	}
+	return out, nil
 }

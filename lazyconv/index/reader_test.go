@@ -147,3 +147,35 @@ func TestSliceOfAStoredTensorIsVerifiedThroughIt(t *testing.T) {
 		t.Error("a slice past the tensor's end was accepted")
 	}
 }
+
+func TestReaderWidensBFloat16AndTransposes(t *testing.T) {
+	// A [2, 3] bfloat16 kernel served as a [3, 2] float32 weight.
+	src := sourceFile(t, "kernel", seq(2*3*2), []int64{2, 3})
+	src.DType = dtype.BF16
+	for _, tr := range []tensor.TransformKind{tensor.Identity, tensor.Transpose2D} {
+		tt := &tensor.Tensor{Name: "w", DType: dtype.F32, Shape: []int64{2, 3}, Src: src, Transform: tr}
+		if tr == tensor.Transpose2D {
+			tt.Shape = []int64{3, 2}
+		}
+		b := NewBuilder([]*tensor.Tensor{tt})
+		b.Tensor(0)
+		if b.Plan().Size != 24 || b.Plan().Runs[0].Kind != Converted {
+			t.Fatalf("plan %+v", b.Plan().Runs)
+		}
+		got := make([]byte, 24)
+		if _, err := NewReader("m", b.Plan(), newChunks(t, 1<<20), NewSources()).ReadAt(got, 0); err != nil {
+			t.Fatal(err)
+		}
+		in := seq(12)
+		for j := 0; j < 6; j++ {
+			i := j // element j of the output comes from element i of the source
+			if tr == tensor.Transpose2D {
+				i = (j%2)*3 + j/2
+			}
+			want := []byte{0, 0, in[2*i], in[2*i+1]}
+			if !bytes.Equal(got[4*j:4*j+4], want) {
+				t.Errorf("%v element %d: %x, want %x", tr, j, got[4*j:4*j+4], want)
+			}
+		}
+	}
+}

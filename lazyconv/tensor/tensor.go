@@ -80,7 +80,8 @@ const (
 	Transpose2D
 )
 
-// Tensor is one tensor of a virtual output file.
+// Tensor is one tensor of a virtual output file. Its DType may be wider
+// than its source's (bfloat16 → float32), which the conversion widens.
 type Tensor struct {
 	Name      string // Hugging Face state-dict key
 	DType     dtype.DType
@@ -89,19 +90,26 @@ type Tensor struct {
 	Transform TransformKind
 }
 
+// Converted reports whether the output bytes differ from the source bytes
+// (a transform or a widening), so they must be computed rather than copied.
+func (t *Tensor) Converted() bool { return t.Transform != Identity || t.DType != t.Src.DType }
+
 // Bytes is the output length in bytes.
 func (t *Tensor) Bytes() int64 { return NumElements(t.Shape) * int64(t.DType.Size()) }
 
 // TransformName describes the transform for `ckptfs inspect`.
 func (t *Tensor) TransformName() string {
-	switch t.Transform {
-	case Transpose2D:
-		return "transpose"
+	name := "copy"
+	switch {
+	case t.Transform == Transpose2D:
+		name = "transpose"
+	case !ShapeEqual(t.Shape, t.Src.Shape):
+		name = "reshape"
 	}
-	if !ShapeEqual(t.Shape, t.Src.Shape) {
-		return "reshape"
+	if t.DType != t.Src.DType {
+		name += " + " + t.Src.DType.String() + "→" + t.DType.String()
 	}
-	return "copy"
+	return name
 }
 
 // NumElements is the product of the dimensions (1 for a scalar).
