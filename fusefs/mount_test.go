@@ -391,3 +391,30 @@ func TestStaleMountIsClearedByTheNextMount(t *testing.T) {
 		t.Errorf("the new mount does not serve: %v", err)
 	}
 }
+
+func TestAGeneratedFileTheFolderCannotMakeIsAbsent(t *testing.T) {
+	store := t.TempDir()
+	copyTree(t, filepath.Join(sampleStore, "albert/albert_base_v2-tiny"), filepath.Join(store, "m"))
+	// Without its SentencePiece model the folder has no spiece.model to show.
+	for _, name := range []string{"30k-clean.model", "30k-clean.vocab"} {
+		if err := os.Remove(filepath.Join(store, "m", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mnt := mountStore(t, store, 1<<20)
+	entries, err := os.ReadDir(filepath.Join(mnt, "m"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() == "spiece.model" {
+			t.Error("spiece.model listed without a SentencePiece model in the folder")
+		}
+	}
+	if _, err := os.Stat(filepath.Join(mnt, "m", "spiece.model")); !errors.Is(err, syscall.ENOENT) {
+		t.Errorf("stat spiece.model: %v, want ENOENT", err)
+	}
+	if _, err := os.ReadFile(filepath.Join(mnt, "m", model.Safetensors)); err != nil {
+		t.Errorf("the weights must still be served: %v", err)
+	}
+}

@@ -97,8 +97,11 @@ func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 		list = append(list, fuse.DirEntry{Name: e.Name(), Mode: mode, Ino: inodeNumber(rel)})
 	}
 	if f, ok := d.family(entries); ok {
+		lm := d.st.models.get(d.path(), f)
 		for _, name := range model.Generated(f) {
-			if !seen[name] {
+			// A model that loads lists what it generates; one that fails
+			// lists every name, so its errors show as EIO on open.
+			if !seen[name] && (lm.err != nil || lm.model.Files[name] != nil) {
 				list = append(list, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: inodeNumber(filepath.Join(d.rel, name))})
 			}
 		}
@@ -132,6 +135,9 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	f, ok := d.family(entries)
 	if !ok || !slices.Contains(model.Generated(f), name) {
 		return nil, syscall.ENOENT
+	}
+	if lm := d.st.models.get(d.path(), f); lm.err == nil && lm.model.Files[name] == nil {
+		return nil, syscall.ENOENT // this folder does not generate it (no tokenizer model beside, say)
 	}
 	v := &virtualNode{st: d.st, dir: d.path(), family: f, name: name, ino: inodeNumber(rel)}
 	v.fillAttr(&out.Attr)

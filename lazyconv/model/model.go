@@ -16,6 +16,8 @@ import (
 	"github.com/ckptfs/ckptfs/lazyconv/gpt2"
 	"github.com/ckptfs/ckptfs/lazyconv/index"
 	"github.com/ckptfs/ckptfs/lazyconv/layout"
+	"github.com/ckptfs/ckptfs/lazyconv/openaigpt"
+	"github.com/ckptfs/ckptfs/lazyconv/t5"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
 	"github.com/ckptfs/ckptfs/lazyconv/xlnet"
 )
@@ -27,6 +29,8 @@ var Families = []*conversion.Family{
 	&gpt2.Family,
 	&albert.Family,
 	&xlnet.Family,
+	&t5.Family, &t5.WeightsOnly,
+	&openaigpt.Family,
 }
 
 // Names of the weight files every model folder gains.
