@@ -1,6 +1,7 @@
 package fusefs
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -352,6 +353,10 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
+		// New has returned, so go-fuse's own start-up access to the mount is
+		// over: killed from now on, the daemon holds no file of its own
+		// mount open (which would hang its exit on a FLUSH nobody answers).
+		fmt.Println("ready")
 		mount.Server.Wait()
 		os.Exit(0)
 	}
@@ -363,19 +368,31 @@ func TestStaleMountIsClearedByTheNextMount(t *testing.T) {
 	daemon := exec.Command(os.Args[0], "-test.run", "^$")
 	daemon.Env = append(os.Environ(), "CKPTFS_TEST_DAEMON="+mnt)
 	daemon.Stderr = os.Stderr
+	out, err := daemon.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(mnt, bertBase)); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
+	ready := make(chan bool, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		ready <- line == "ready\n"
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
 			daemon.Process.Kill()
+			daemon.Wait()
 			t.Fatal("the daemon did not mount (FUSE is required for this test)")
 		}
-		time.Sleep(20 * time.Millisecond)
+	case <-time.After(30 * time.Second):
+		daemon.Process.Kill()
+		t.Fatal("the daemon did not mount within 30 s")
+	}
+	if _, err := os.Stat(filepath.Join(mnt, bertBase)); err != nil {
+		t.Fatalf("the daemon's mount does not serve: %v", err)
 	}
 	daemon.Process.Kill() // as a crash or the OOM killer would
 	daemon.Wait()
