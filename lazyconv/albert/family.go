@@ -28,14 +28,7 @@ var Family = conversion.Family{
 	Convert:   convert,
 }
 
-func detect(names []string) bool {
-	var config, index bool
-	for _, n := range names {
-		config = config || n == ConfigFile
-		index = index || strings.HasSuffix(n, ".index")
-	}
-	return config && index
-}
+func detect(names []string) bool { return tfbundle.BesideConfig(names, ConfigFile) }
 
 // Config is a parsed albert_config.json.
 type Config struct {
@@ -89,11 +82,7 @@ func convert(dir string) (*conversion.Conversion, error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix, err := tfbundle.FindPrefix(dir)
-	if err != nil {
-		return nil, err
-	}
-	ck, err := tfbundle.Open(prefix)
+	ck, err := tfbundle.OpenDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +96,7 @@ func convert(dir string) (*conversion.Conversion, error) {
 	}
 	known := func(prefix string) bool { return prefixes[prefix] }
 
-	conv := &conversion.Conversion{Source: filepath.Base(prefix), Architecture: "AlbertForPreTraining"}
+	conv := &conversion.Conversion{Source: filepath.Base(ck.Prefix), Architecture: "AlbertForPreTraining"}
 	byKey := map[string]*tensor.Tensor{}
 	for i := range ck.Entries {
 		e := &ck.Entries[i]

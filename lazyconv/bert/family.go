@@ -3,7 +3,6 @@ package bert
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/ckptfs/ckptfs/lazyconv/conversion"
 	"github.com/ckptfs/ckptfs/lazyconv/dtype"
@@ -19,25 +18,14 @@ var Family = conversion.Family{
 	Convert:   convert,
 }
 
-func detect(names []string) bool {
-	var config, index bool
-	for _, n := range names {
-		config = config || n == ConfigFile
-		index = index || strings.HasSuffix(n, ".index")
-	}
-	return config && index
-}
+func detect(names []string) bool { return tfbundle.BesideConfig(names, ConfigFile) }
 
 func convert(dir string) (*conversion.Conversion, error) {
 	cfg, err := ReadConfig(filepath.Join(dir, ConfigFile))
 	if err != nil {
 		return nil, err
 	}
-	prefix, err := tfbundle.FindPrefix(dir)
-	if err != nil {
-		return nil, err
-	}
-	ck, err := tfbundle.Open(prefix)
+	ck, err := tfbundle.OpenDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +42,7 @@ func convert(dir string) (*conversion.Conversion, error) {
 		return nil, err
 	}
 	conv := &conversion.Conversion{
-		Source:       filepath.Base(prefix),
+		Source:       filepath.Base(ck.Prefix),
 		Architecture: m.Architecture,
 		Tensors:      m.Tensors,
 		Keys:         m.Keys,

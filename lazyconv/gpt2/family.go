@@ -34,14 +34,7 @@ var Family = conversion.Family{
 	Convert:   convert,
 }
 
-func detect(names []string) bool {
-	var hparams, index bool
-	for _, n := range names {
-		hparams = hparams || n == HParamsFile
-		index = index || strings.HasSuffix(n, ".index")
-	}
-	return hparams && index
-}
+func detect(names []string) bool { return tfbundle.BesideConfig(names, HParamsFile) }
 
 // HParams is the release's hparams.json.
 type HParams struct {
@@ -77,15 +70,11 @@ func convert(dir string) (*conversion.Conversion, error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix, err := tfbundle.FindPrefix(dir)
+	ck, err := tfbundle.OpenDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	ck, err := tfbundle.Open(prefix)
-	if err != nil {
-		return nil, err
-	}
-	conv := &conversion.Conversion{Source: filepath.Base(prefix), Architecture: "GPT2LMHeadModel"}
+	conv := &conversion.Conversion{Source: filepath.Base(ck.Prefix), Architecture: "GPT2LMHeadModel"}
 	byKey := map[string]*tensor.Tensor{}
 	for i := range ck.Entries {
 		e := &ck.Entries[i]

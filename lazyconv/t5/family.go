@@ -70,11 +70,7 @@ func convert(dir string, withTokenizer bool) (*conversion.Conversion, error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix, err := tfbundle.FindPrefix(dir)
-	if err != nil {
-		return nil, err
-	}
-	ck, err := tfbundle.Open(prefix)
+	ck, err := tfbundle.OpenDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +93,7 @@ func convert(dir string, withTokenizer bool) (*conversion.Conversion, error) {
 		}
 	}
 	return &conversion.Conversion{
-		Source:       filepath.Base(prefix),
+		Source:       filepath.Base(ck.Prefix),
 		Architecture: Architecture,
 		Tensors:      m.Tensors,
 		Keys:         m.Keys,

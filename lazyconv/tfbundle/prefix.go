@@ -133,3 +133,25 @@ func isRegularFile(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.Mode().IsRegular()
 }
+
+// OpenDir opens the checkpoint a folder holds: the one its `checkpoint`
+// file names, else the latest step present (see FindPrefix).
+func OpenDir(dir string) (*Checkpoint, error) {
+	prefix, err := FindPrefix(dir)
+	if err != nil {
+		return nil, err
+	}
+	return Open(prefix)
+}
+
+// BesideConfig reports whether a folder's file names show a release made
+// of the named config file next to a TensorFlow checkpoint index: how the
+// families whose releases are such folders recognise them, by name only.
+func BesideConfig(names []string, config string) bool {
+	var hasConfig, hasIndex bool
+	for _, n := range names {
+		hasConfig = hasConfig || n == config
+		hasIndex = hasIndex || strings.HasSuffix(n, ".index")
+	}
+	return hasConfig && hasIndex
+}

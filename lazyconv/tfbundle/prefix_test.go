@@ -131,3 +131,12 @@ func TestListPrefixes(t *testing.T) {
 		t.Fatalf("empty directory: %q, %v", got, err)
 	}
 }
+
+func TestBesideConfig(t *testing.T) {
+	if !BesideConfig([]string{"vocab.txt", "bert_config.json", "bert_model.ckpt.index"}, "bert_config.json") {
+		t.Error("config beside an index not recognised")
+	}
+	if BesideConfig([]string{"bert_config.json"}, "bert_config.json") || BesideConfig([]string{"model.ckpt.index", "hparams.json"}, "bert_config.json") {
+		t.Error("recognised without both the config and an index")
+	}
+}

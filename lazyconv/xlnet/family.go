@@ -31,14 +31,7 @@ var Family = conversion.Family{
 	Convert:   convert,
 }
 
-func detect(names []string) bool {
-	var config, index bool
-	for _, n := range names {
-		config = config || n == ConfigFile
-		index = index || strings.HasSuffix(n, ".index")
-	}
-	return config && index
-}
+func detect(names []string) bool { return tfbundle.BesideConfig(names, ConfigFile) }
 
 // Config is a parsed xlnet_config.json.
 type Config struct {
@@ -146,15 +139,11 @@ func convert(dir string) (*conversion.Conversion, error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix, err := tfbundle.FindPrefix(dir)
+	ck, err := tfbundle.OpenDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	ck, err := tfbundle.Open(prefix)
-	if err != nil {
-		return nil, err
-	}
-	conv := &conversion.Conversion{Source: filepath.Base(prefix), Architecture: "XLNetLMHeadModel"}
+	conv := &conversion.Conversion{Source: filepath.Base(ck.Prefix), Architecture: "XLNetLMHeadModel"}
 	byKey := map[string]*tensor.Tensor{}
 	tmap := targets(cfg)
 	for i := range ck.Entries {
