@@ -11,7 +11,6 @@ import (
 
 	"github.com/ckptfs/ckptfs/lazyconv/conversion"
 	"github.com/ckptfs/ckptfs/lazyconv/dtype"
-	"github.com/ckptfs/ckptfs/lazyconv/layout"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
 	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
 )
@@ -89,7 +88,7 @@ func convert(dir string) (*conversion.Conversion, error) {
 	params := stateDict(cfg)
 	prefixes := map[string]bool{}
 	for _, p := range params {
-		parts := strings.Split(p.key, ".")
+		parts := strings.Split(p.Key, ".")
 		for i := 1; i <= len(parts); i++ {
 			prefixes[strings.Join(parts[:i], ".")] = true
 		}
@@ -123,25 +122,8 @@ func convert(dir string) (*conversion.Conversion, error) {
 		}
 		byKey[key] = t
 	}
-	index := map[string]int{}
-	for _, p := range params {
-		if p.tiedTo != "" {
-			if i, ok := index[p.tiedTo]; ok {
-				conv.Keys = append(conv.Keys, layout.Key{Name: p.key, Tensor: i})
-			}
-			continue
-		}
-		t, ok := byKey[p.key]
-		if !ok {
-			continue
-		}
-		if !tensor.ShapeEqual(t.Shape, p.shape) {
-			return nil, fmt.Errorf("%s: tensor %s: shape %s does not match %s from %s (want %s)",
-				t.Src.File, t.Src.Name, tensor.FormatShape(t.Shape), p.key, cfg.Path, tensor.FormatShape(p.shape))
-		}
-		index[p.key] = len(conv.Tensors)
-		conv.Keys = append(conv.Keys, layout.Key{Name: p.key, Tensor: len(conv.Tensors)})
-		conv.Tensors = append(conv.Tensors, t)
+	if conv.Tensors, conv.Keys, err = conversion.Assemble(params, byKey, cfg.Path); err != nil {
+		return nil, err
 	}
 	if len(conv.Tensors) == 0 {
 		return nil, fmt.Errorf("%s: no ALBERT variables found", ck.IndexPath())
@@ -156,27 +138,23 @@ func leftover(e *tfbundle.Entry) conversion.Leftover {
 	return conversion.Leftover{Name: e.Name, DType: dtype.TFDataTypeName(e.TFDType), Shape: e.Shape}
 }
 
-type param struct {
-	key    string
-	shape  []int64
-	tiedTo string
-}
-
-func shapeOf(params []param, key string) ([]int64, bool) {
+func shapeOf(params []conversion.Param, key string) ([]int64, bool) {
 	for _, p := range params {
-		if p.key == key && p.tiedTo == "" {
-			return p.shape, true
+		if p.Key == key && p.TiedTo == "" {
+			return p.Shape, true
 		}
 	}
 	return nil, false
 }
 
 // stateDict lists AlbertForPreTraining's parameters in state-dict order.
-func stateDict(c *Config) []param {
+func stateDict(c *Config) []conversion.Param {
 	E, H, I, V := c.EmbeddingSize, c.HiddenSize, c.IntermediateSize, c.VocabSize
-	vec := func(k string, n int64) param { return param{key: k, shape: []int64{n}} }
-	mat := func(k string, r, cols int64) param { return param{key: k, shape: []int64{r, cols}} }
-	ps := []param{
+	vec := func(k string, n int64) conversion.Param { return conversion.Param{Key: k, Shape: []int64{n}} }
+	mat := func(k string, r, cols int64) conversion.Param {
+		return conversion.Param{Key: k, Shape: []int64{r, cols}}
+	}
+	ps := []conversion.Param{
 		mat("albert.embeddings.word_embeddings.weight", V, E),
 		mat("albert.embeddings.position_embeddings.weight", c.MaxPositions, E),
 		mat("albert.embeddings.token_type_embeddings.weight", c.TypeVocabSize, E),
@@ -200,8 +178,8 @@ func stateDict(c *Config) []param {
 		vec("predictions.bias", V),
 		vec("predictions.LayerNorm.weight", E), vec("predictions.LayerNorm.bias", E),
 		mat("predictions.dense.weight", E, H), vec("predictions.dense.bias", E),
-		param{key: "predictions.decoder.weight", tiedTo: "albert.embeddings.word_embeddings.weight"},
-		param{key: "predictions.decoder.bias", tiedTo: "predictions.bias"},
+		conversion.Param{Key: "predictions.decoder.weight", TiedTo: "albert.embeddings.word_embeddings.weight"},
+		conversion.Param{Key: "predictions.decoder.bias", TiedTo: "predictions.bias"},
 		mat("sop_classifier.classifier.weight", 2, H), vec("sop_classifier.classifier.bias", 2),
 	)
 }

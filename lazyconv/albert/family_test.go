@@ -10,7 +10,7 @@ func TestNamesFollowTheReferenceRewrites(t *testing.T) {
 		IntermediateSize: 9, MaxPositions: 16, TypeVocabSize: 2, NumGroups: 1, InnerGroupNum: 1}
 	prefixes := map[string]bool{}
 	for _, p := range stateDict(cfg) {
-		parts := strings.Split(p.key, ".")
+		parts := strings.Split(p.Key, ".")
 		for i := 1; i <= len(parts); i++ {
 			prefixes[strings.Join(parts[:i], ".")] = true
 		}

@@ -3,6 +3,7 @@ package bert
 import (
 	"fmt"
 
+	"github.com/ckptfs/ckptfs/lazyconv/conversion"
 	"github.com/ckptfs/ckptfs/lazyconv/layout"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
 	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
@@ -74,36 +75,20 @@ func Map(ck *tfbundle.Checkpoint, cfg *Config) (*Mapping, error) {
 	}
 	order := stateDict(cfg, m.Architecture)
 	wanted := map[string]bool{}
-	for _, p := range order {
-		wanted[p.key] = true
+	for i, p := range order {
+		wanted[p.Key] = true
+		if p.Key == "classifier.weight" || p.Key == "classifier.bias" {
+			order[i].Shape = append([]int64{int64(m.NumLabels)}, p.Shape...)
+		}
 	}
 	for key, t := range byKey {
 		if !wanted[key] {
 			m.Unmapped = append(m.Unmapped, t.Src.Name)
 		}
 	}
-	index := map[string]int{}
-	for _, p := range order {
-		if p.tiedTo != "" {
-			if i, ok := index[p.tiedTo]; ok {
-				m.Keys = append(m.Keys, layout.Key{Name: p.key, Tensor: i})
-			}
-			continue
-		}
-		t, ok := byKey[p.key]
-		if !ok {
-			continue
-		}
-		want := p.shape
-		if p.key == "classifier.weight" || p.key == "classifier.bias" {
-			want = append([]int64{int64(m.NumLabels)}, want...)
-		}
-		if !tensor.ShapeEqual(t.Shape, want) {
-			return nil, fmt.Errorf("%s: tensor %s: shape %s does not match %s from %s (want %s)", t.Src.File, t.Src.Name, tensor.FormatShape(t.Shape), p.key, cfg.Path, tensor.FormatShape(want))
-		}
-		index[p.key] = len(m.Tensors)
-		m.Keys = append(m.Keys, layout.Key{Name: p.key, Tensor: len(m.Tensors)})
-		m.Tensors = append(m.Tensors, t)
+	var err error
+	if m.Tensors, m.Keys, err = conversion.Assemble(order, byKey, cfg.Path); err != nil {
+		return nil, err
 	}
 	if len(m.Tensors) == 0 {
 		return nil, fmt.Errorf("%s.index: no BERT variables found", ck.Prefix)
@@ -116,31 +101,29 @@ func knownKeys(cfg *Config) map[string]bool {
 	known := map[string]bool{}
 	for _, arch := range []string{PreTraining, SequenceClassification} {
 		for _, p := range stateDict(cfg, arch) {
-			known[p.key] = true
+			known[p.Key] = true
 		}
 	}
 	return known
 }
 
-type param struct {
-	key    string
-	shape  []int64 // for classifier.*: without the leading label dimension
-	tiedTo string  // set for keys that share another key's tensor
-}
-
 // stateDict lists the parameters of a Hugging Face BERT class in the order
 // its state_dict has them (module registration order).
-func stateDict(cfg *Config, arch string) []param {
+// For classifier.* the shape lacks the leading label dimension, which only
+// the checkpoint knows.
+func stateDict(cfg *Config, arch string) []conversion.Param {
 	H, I := cfg.HiddenSize, cfg.IntermediateSize
-	vec := func(k string, n int64) param { return param{key: k, shape: []int64{n}} }
-	mat := func(k string, rows, cols int64) param { return param{key: k, shape: []int64{rows, cols}} }
-	dense := func(prefix string, out, in int64) []param {
-		return []param{mat(prefix+".weight", out, in), vec(prefix+".bias", out)}
+	vec := func(k string, n int64) conversion.Param { return conversion.Param{Key: k, Shape: []int64{n}} }
+	mat := func(k string, rows, cols int64) conversion.Param {
+		return conversion.Param{Key: k, Shape: []int64{rows, cols}}
 	}
-	norm := func(prefix string) []param {
-		return []param{vec(prefix+".weight", H), vec(prefix+".bias", H)}
+	dense := func(prefix string, out, in int64) []conversion.Param {
+		return []conversion.Param{mat(prefix+".weight", out, in), vec(prefix+".bias", out)}
 	}
-	ps := []param{
+	norm := func(prefix string) []conversion.Param {
+		return []conversion.Param{vec(prefix+".weight", H), vec(prefix+".bias", H)}
+	}
+	ps := []conversion.Param{
 		mat("bert.embeddings.word_embeddings.weight", cfg.VocabSize, H),
 		mat("bert.embeddings.position_embeddings.weight", cfg.MaxPositions, H),
 		mat("bert.embeddings.token_type_embeddings.weight", cfg.TypeVocabSize, H),
@@ -159,14 +142,14 @@ func stateDict(cfg *Config, arch string) []param {
 	}
 	ps = append(ps, dense("bert.pooler.dense", H, H)...)
 	if arch == SequenceClassification {
-		return append(ps, param{key: "classifier.weight", shape: []int64{H}}, param{key: "classifier.bias", shape: []int64{}})
+		return append(ps, conversion.Param{Key: "classifier.weight", Shape: []int64{H}}, conversion.Param{Key: "classifier.bias", Shape: []int64{}})
 	}
 	ps = append(ps, vec("cls.predictions.bias", cfg.VocabSize))
 	ps = append(ps, dense("cls.predictions.transform.dense", H, H)...)
 	ps = append(ps, norm("cls.predictions.transform.LayerNorm")...)
 	ps = append(ps,
-		param{key: "cls.predictions.decoder.weight", tiedTo: "bert.embeddings.word_embeddings.weight"},
-		param{key: "cls.predictions.decoder.bias", tiedTo: "cls.predictions.bias"},
+		conversion.Param{Key: "cls.predictions.decoder.weight", TiedTo: "bert.embeddings.word_embeddings.weight"},
+		conversion.Param{Key: "cls.predictions.decoder.bias", TiedTo: "cls.predictions.bias"},
 	)
 	return append(ps, dense("cls.seq_relationship", 2, H)...)
 }

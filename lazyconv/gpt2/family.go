@@ -13,7 +13,6 @@ import (
 
 	"github.com/ckptfs/ckptfs/lazyconv/conversion"
 	"github.com/ckptfs/ckptfs/lazyconv/dtype"
-	"github.com/ckptfs/ckptfs/lazyconv/layout"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
 	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
 )
@@ -91,18 +90,12 @@ func convert(dir string) (*conversion.Conversion, error) {
 		// become [in, out]; the bytes are unchanged.
 		byKey[key] = &tensor.Tensor{Name: key, DType: src.DType, Shape: squeeze(src.Shape), Src: src}
 	}
-	for _, p := range stateDict(h) {
-		t, ok := byKey[p.key]
-		if !ok {
-			continue
-		}
-		delete(byKey, p.key)
-		if !tensor.ShapeEqual(t.Shape, p.shape) {
-			return nil, fmt.Errorf("%s: tensor %s: shape %s does not match %s from %s (want %s)",
-				t.Src.File, t.Src.Name, tensor.FormatShape(t.Shape), p.key, HParamsFile, tensor.FormatShape(p.shape))
-		}
-		conv.Keys = append(conv.Keys, layout.Key{Name: p.key, Tensor: len(conv.Tensors)})
-		conv.Tensors = append(conv.Tensors, t)
+	params := stateDict(h)
+	if conv.Tensors, conv.Keys, err = conversion.Assemble(params, byKey, filepath.Join(dir, HParamsFile)); err != nil {
+		return nil, err
+	}
+	for _, p := range params {
+		delete(byKey, p.Key)
 	}
 	for _, t := range byKey { // names that look like GPT-2's but are not parameters of this size
 		e, _ := ck.Lookup(t.Src.Name)
@@ -167,25 +160,20 @@ func squeeze(shape []int64) []int64 {
 	return out
 }
 
-type param struct {
-	key   string
-	shape []int64
-}
-
 // stateDict lists GPT2Model's parameters in state-dict order.
-func stateDict(h *HParams) []param {
+func stateDict(h *HParams) []conversion.Param {
 	E := h.NEmbd
-	ps := []param{{"wte.weight", []int64{h.NVocab, E}}, {"wpe.weight", []int64{h.NCtx, E}}}
+	ps := []conversion.Param{{Key: "wte.weight", Shape: []int64{h.NVocab, E}}, {Key: "wpe.weight", Shape: []int64{h.NCtx, E}}}
 	for i := int64(0); i < h.NLayer; i++ {
 		p := fmt.Sprintf("h.%d.", i)
 		ps = append(ps,
-			param{p + "ln_1.weight", []int64{E}}, param{p + "ln_1.bias", []int64{E}},
-			param{p + "attn.c_attn.weight", []int64{E, 3 * E}}, param{p + "attn.c_attn.bias", []int64{3 * E}},
-			param{p + "attn.c_proj.weight", []int64{E, E}}, param{p + "attn.c_proj.bias", []int64{E}},
-			param{p + "ln_2.weight", []int64{E}}, param{p + "ln_2.bias", []int64{E}},
-			param{p + "mlp.c_fc.weight", []int64{E, 4 * E}}, param{p + "mlp.c_fc.bias", []int64{4 * E}},
-			param{p + "mlp.c_proj.weight", []int64{4 * E, E}}, param{p + "mlp.c_proj.bias", []int64{E}},
+			conversion.Param{Key: p + "ln_1.weight", Shape: []int64{E}}, conversion.Param{Key: p + "ln_1.bias", Shape: []int64{E}},
+			conversion.Param{Key: p + "attn.c_attn.weight", Shape: []int64{E, 3 * E}}, conversion.Param{Key: p + "attn.c_attn.bias", Shape: []int64{3 * E}},
+			conversion.Param{Key: p + "attn.c_proj.weight", Shape: []int64{E, E}}, conversion.Param{Key: p + "attn.c_proj.bias", Shape: []int64{E}},
+			conversion.Param{Key: p + "ln_2.weight", Shape: []int64{E}}, conversion.Param{Key: p + "ln_2.bias", Shape: []int64{E}},
+			conversion.Param{Key: p + "mlp.c_fc.weight", Shape: []int64{E, 4 * E}}, conversion.Param{Key: p + "mlp.c_fc.bias", Shape: []int64{4 * E}},
+			conversion.Param{Key: p + "mlp.c_proj.weight", Shape: []int64{4 * E, E}}, conversion.Param{Key: p + "mlp.c_proj.bias", Shape: []int64{E}},
 		)
 	}
-	return append(ps, param{"ln_f.weight", []int64{E}}, param{"ln_f.bias", []int64{E}})
+	return append(ps, conversion.Param{Key: "ln_f.weight", Shape: []int64{E}}, conversion.Param{Key: "ln_f.bias", Shape: []int64{E}})
 }
