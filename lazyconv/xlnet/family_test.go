@@ -1,49 +1,123 @@
 package xlnet
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
+	"reflect"
+	"slices"
 	"testing"
 )
 
-func TestConfigErrorsNameTheFile(t *testing.T) {
-	for _, c := range []struct{ json, want string }{
-		{`{"d_head": 8, "d_inner": 37, "d_model": 32, "n_head": 4, "n_layer": 2, "n_token": 0, "untie_r": true}`, "n_token"},
-		{`{"d_head": 8, "d_inner": 37, "d_model": 32, "n_head": 4, "n_layer": 2, "n_token": 9, "untie_r": false}`, "unsupported"},
-		{`{"d_model": 32}`, "missing"},
-	} {
-		path := filepath.Join(t.TempDir(), ConfigFile)
-		os.WriteFile(path, []byte(c.json), 0o644)
-		if _, err := readConfig(path); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
-			t.Errorf("%s: %v", c.json, err)
-		}
-	}
-}
+// The fixtures (tools/fixtures/xlnet.py) and the reference's config.json
+// for them, recorded by transformers 4.x.
+const (
+	release  = "xlnet/xlnet_cased_L-2_H-32_A-4"
+	finetune = "xlnet/finetuned_L-2_H-16_A-2_mnli"
+)
 
-func TestMapCoversEveryParameterOnce(t *testing.T) {
-	c := &Config{NToken: 10, DModel: 8, NLayer: 3, NHead: 2, DHead: 4, DInner: 5, UntieR: true}
-	seen := map[string]int{}
-	for _, tg := range targets(c) {
-		for _, k := range tg.keys {
-			seen[k]++
-		}
-	}
-	for _, k := range stateOrder(c) {
-		if k == "lm_loss.weight" {
-			continue // tied, not loaded
-		}
-		if seen[k] != 1 {
-			t.Errorf("%s is the target of %d variables", k, seen[k])
-		}
-	}
-}
+func storeDir(rel string) string { return filepath.Join("../../testdata/store", rel) }
 
 func TestDetect(t *testing.T) {
-	if !detect([]string{"xlnet_config.json", "xlnet_model.ckpt.index", "spiece.model"}) {
-		t.Error("XLNet release not recognised")
+	for _, c := range []struct {
+		names []string
+		want  bool
+	}{
+		{[]string{"xlnet_config.json", "xlnet_model.ckpt.index", "xlnet_model.ckpt.data-00000-of-00001", "spiece.model"}, true},
+		{[]string{"xlnet_config.json", "checkpoint", "model.ckpt-1000.index", "model.ckpt-1000.data-00000-of-00001"}, true},
+		{[]string{"xlnet_config.json", "spiece.model"}, false},
+		{[]string{"bert_config.json", "bert_model.ckpt.index"}, false},
+		{[]string{"albert_config.json", "model.ckpt-best.index", "spiece.model"}, false},
+	} {
+		if detect(c.names) != c.want {
+			t.Errorf("detect(%v) != %v", c.names, c.want)
+		}
 	}
-	if detect([]string{"bert_config.json", "bert_model.ckpt.index"}) {
-		t.Error("claimed a BERT folder")
+}
+
+// Every value config.json carries is the reference's, and every key the
+// reference writes that shapes the model is there.
+func TestConfigIsTheReferences(t *testing.T) {
+	for _, rel := range []string{release, finetune} {
+		conv, err := convert(storeDir(rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want map[string]any
+		if err := json.Unmarshal(conv.Files["config.json"], &got); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(filepath.Join("../../testdata/goldens", rel, "config.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatal(err)
+		}
+		for key, v := range got {
+			if !reflect.DeepEqual(v, want[key]) {
+				t.Errorf("%s: %s = %v, reference %v", rel, key, v, want[key])
+			}
+		}
+		for key := range referenceDefaults {
+			if _, ok := got[key]; !ok {
+				t.Errorf("%s: %s missing", rel, key)
+			}
+		}
+		if _, ok := conv.Files["tokenizer_config.json"]; !ok {
+			t.Errorf("%s: no tokenizer_config.json beside spiece.model", rel)
+		}
+	}
+}
+
+func TestFixtureConversions(t *testing.T) {
+	conv, err := convert(storeDir(release))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.Source != "xlnet_model.ckpt" || conv.Architecture != LMHead || !slices.Equal(conv.Skipped, []string{"global_step"}) || len(conv.Unused) != 0 {
+		t.Errorf("release: %s %s skipped %v unused %v", conv.Source, conv.Architecture, conv.Skipped, conv.Unused)
+	}
+	conv, err = convert(storeDir(finetune))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.Source != "model.ckpt-1000" || conv.Architecture != SequenceClassification || len(conv.Unused) != 0 {
+		t.Errorf("fine-tune: %s %s unused %v", conv.Source, conv.Architecture, conv.Unused)
+	}
+	for _, name := range []string{"global_step", "beta1_power", "beta2_power", "model/classification_mnli_matched/logit/kernel/Adam_1"} {
+		if !slices.Contains(conv.Skipped, name) {
+			t.Errorf("fine-tune: %s not skipped", name)
+		}
+	}
+}
+
+func TestNoTokenizerConfigWithoutSentencePiece(t *testing.T) {
+	dir := t.TempDir()
+	src, err := filepath.Abs(storeDir(release))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() == SentencePieceFile {
+			continue
+		}
+		if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conv, err := convert(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := conv.Files["tokenizer_config.json"]; ok {
+		t.Error("tokenizer_config.json generated without spiece.model")
+	}
+	if _, ok := conv.Files["config.json"]; !ok {
+		t.Error("config.json missing")
 	}
 }
