@@ -218,8 +218,9 @@ func stateDict(c *Config) []conversion.Param {
 // the folder has a SentencePiece model (30k-clean.model, or the first
 // *.model), the tokenizer files: that model under the name transformers
 // expects (spiece.model), tokenizer_config.json, and tokenizer.json (see
-// tokenizerJSON). A folder without one (a run_pretraining.py output, say)
-// gets no tokenizer files.
+// tokenizerJSON; left out for a model it cannot reproduce or parse). A
+// folder without one (a run_pretraining.py output, say) gets no tokenizer
+// files.
 func generatedFiles(dir string, c *Config) (map[string][]byte, error) {
 	out := map[string]any{"model_type": "albert", "architectures": []string{"AlbertForPreTraining"}}
 	for k, v := range c.raw {
@@ -245,10 +246,6 @@ func generatedFiles(dir string, c *Config) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sp, err := spm.Parse(choice, data)
-	if err != nil {
-		return nil, err
-	}
 	// The release's pieces are lower case; AlbertTokenizer's defaults.
 	const lowerCase, keepAccents = true, false
 	tok, err := json.MarshalIndent(map[string]any{
@@ -263,6 +260,13 @@ func generatedFiles(dir string, c *Config) (map[string][]byte, error) {
 	}
 	files["spiece.model"] = data
 	files["tokenizer_config.json"] = append(tok, '\n')
+	// A model that does not parse is still served as it is, so that the
+	// weights stay readable and the tokenizer library reports the file's
+	// fault when it loads it; only tokenizer.json is left out.
+	sp, err := spm.Parse(choice, data)
+	if err != nil {
+		return files, nil
+	}
 	tokJSON, ok, err := tokenizerJSON(sp, lowerCase, keepAccents)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", choice, err)

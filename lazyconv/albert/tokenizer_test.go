@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -118,5 +119,26 @@ func TestNoTokenizerJSONForModelsItCannotReproduce(t *testing.T) {
 		if _, ok, err := tokenizerJSON(m, true, false); ok || err != nil {
 			t.Errorf("%s: tokenizer.json generated (%v)", name, err)
 		}
+	}
+}
+
+// A SentencePiece model that does not parse keeps the weights readable: it
+// is served as it is (the tokenizer library reports its fault) and only
+// tokenizer.json is left out.
+func TestUnreadableSentencePieceModelLeavesOutOnlyTokenizerJSON(t *testing.T) {
+	dir := copyFolder(t, release)
+	broken := []byte("not a SentencePiece model")
+	if err := os.WriteFile(filepath.Join(dir, "30k-clean.model"), broken, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := convert(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conv.Tensors) == 0 || !bytes.Equal(conv.Files["spiece.model"], broken) || conv.Files["tokenizer_config.json"] == nil {
+		t.Errorf("%d tensors, files %v", len(conv.Tensors), slices.Collect(maps.Keys(conv.Files)))
+	}
+	if conv.Files["tokenizer.json"] != nil {
+		t.Error("tokenizer.json generated from a model that does not parse")
 	}
 }
