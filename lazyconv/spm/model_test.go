@@ -73,3 +73,25 @@ func TestParseRefusesWhatIsNoModel(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse: whatever the bytes, Parse returns a model or an error naming
+// the file, never panics. Seeds: the fixture and cuts of it.
+func FuzzParse(f *testing.F) {
+	data, err := os.ReadFile(fixture + ".model")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, n := range []int{0, 1, 2, 10, 100, 1000, len(data)} {
+		f.Add(data[:n])
+	}
+	f.Add(data[len(data)-200:])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Parse("f.model", b)
+		if err != nil && !strings.Contains(err.Error(), "f.model") {
+			t.Errorf("error %v does not name the file", err)
+		}
+		if err == nil && len(m.Pieces) == 0 {
+			t.Error("a model without pieces accepted")
+		}
+	})
+}
