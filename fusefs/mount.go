@@ -38,6 +38,7 @@ const defaultRecheck = 2 * time.Second
 // Mount is a mounted store.
 type Mount struct {
 	Server *fuse.Server
+	dir    string // the mountpoint, absolute
 	models *models
 	chunks *cache.Chunks
 }
@@ -104,7 +105,8 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 		chunks.Close()
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
-	return &Mount{Server: server, models: ms, chunks: chunks}, nil
+	dir, _ := filepath.Abs(mountpoint)
+	return &Mount{Server: server, dir: dir, models: ms, chunks: chunks}, nil
 }
 
 // Unmount detaches the file system and waits for the server to stop.
