@@ -80,7 +80,10 @@ func (ms *models) get(dir string, family *conversion.Family) *loadedModel {
 		if now.Sub(f.checked) < ms.recheck {
 			return cur
 		}
-		if st, err := readFolderState(dir, cur.outside); err == nil && st.hash == cur.state.hash {
+		// A load that failed on a transient fault (the file server timed
+		// out) is tried again even if no file changed.
+		retry := cur.err != nil && index.Transient(cur.err)
+		if st, err := readFolderState(dir, cur.outside); err == nil && st.hash == cur.state.hash && !retry {
 			f.checked = now
 			return cur
 		}

@@ -55,9 +55,9 @@ const (
 	firstBackoff = 10 * time.Millisecond // doubled after each failure
 )
 
-// transient says whether a failed open or read may succeed if tried again.
+// Transient says whether a failed open or read may succeed if tried again.
 // A missing file, a short file or a permission error will not.
-func transient(err error) bool {
+func Transient(err error) bool {
 	for _, errno := range []syscall.Errno{syscall.EINTR, syscall.EAGAIN, syscall.ETIMEDOUT, syscall.ESTALE, syscall.EBADF, syscall.EIO, syscall.ECONNRESET, syscall.ENOTCONN} {
 		if errors.Is(err, errno) {
 			return true

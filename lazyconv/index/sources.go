@@ -174,7 +174,7 @@ func (s *Sources) readExtent(path, tensorName string, p []byte, off int64) error
 		if errors.Is(err, io.EOF) {
 			return &ReadError{Path: path, Tensor: tensorName, Attempts: attempt, Err: errors.New("file ends before the tensor's bytes do")}
 		}
-		if !transient(err) || attempt == readAttempts {
+		if !Transient(err) || attempt == readAttempts {
 			return &ReadError{Path: path, Tensor: tensorName, Attempts: attempt, Err: err}
 		}
 		s.sleep(backoff)
