@@ -269,3 +269,18 @@ func TestPinnedFilesSurviveAReplacementByRename(t *testing.T) {
 		t.Errorf("pinning a replaced file: %v, want ErrChanged", err)
 	}
 }
+
+func TestPinRetriesATransientOpenFailure(t *testing.T) {
+	src := sourceFile(t, "w", seq(16), []int64{4})
+	o := &faultyOpener{openFails: []error{syscall.ESTALE}}
+	s, slept := faultySources(o)
+	defer s.Close()
+	if err := s.Pin(src.File); err != nil || len(*slept) != 1 {
+		t.Fatalf("pin with one stale open: %v after %d sleeps", err, len(*slept))
+	}
+	o.openFails = repeat(syscall.ETIMEDOUT, readAttempts)
+	other := sourceFile(t, "v", seq(16), []int64{4})
+	if err := s.Pin(other.File); !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), other.File) {
+		t.Errorf("pin failing every attempt: %v, want an EIO naming %s", err, other.File)
+	}
+}

@@ -72,8 +72,8 @@ func needsReopen(err error) bool {
 	return errors.Is(err, syscall.ESTALE) || errors.Is(err, syscall.EBADF)
 }
 
-// ReadError is a source read that failed for good. It names the file and
-// the tensor, and matches syscall.EIO, which is what a reader of the
+// ReadError is a source open or read that failed for good. It names the
+// file and the tensor (if a read), and matches syscall.EIO, which is what a reader of the
 // virtual file gets.
 type ReadError struct {
 	Path     string
@@ -83,7 +83,10 @@ type ReadError struct {
 }
 
 func (e *ReadError) Error() string {
-	msg := e.Path + ": tensor " + e.Tensor + ": "
+	msg := e.Path + ": "
+	if e.Tensor != "" {
+		msg += "tensor " + e.Tensor + ": "
+	}
 	if e.Attempts > 1 {
 		msg += "read failed after " + strconv.Itoa(e.Attempts) + " attempts: "
 	}

@@ -80,8 +80,12 @@ func (s *Sources) Close() error {
 // them even if they are replaced by rename in the meantime.
 func (s *Sources) Pin(paths ...string) error {
 	for _, p := range paths {
-		if _, err := s.file(p); err != nil {
-			return &ReadError{Path: p, Tensor: "(none)", Attempts: 1, Err: err}
+		err := s.withRetries(p, "", func() error {
+			_, err := s.file(p)
+			return err
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -162,12 +166,18 @@ func (s *Sources) readRaw(src *tensor.Source, p []byte, off int64) error {
 	return nil
 }
 
-// readExtent reads p at off of one file, retrying transient failures with a
-// doubling back-off and reopening a handle that went stale.
+// readExtent reads p at off of one file.
 func (s *Sources) readExtent(path, tensorName string, p []byte, off int64) error {
+	return s.withRetries(path, tensorName, func() error { return s.readOnce(path, p, off) })
+}
+
+// withRetries runs op, an open or read of path, again after a transient
+// failure, with a doubling back-off; a handle that went stale has been
+// dropped by then, so the next attempt reopens the file.
+func (s *Sources) withRetries(path, tensorName string, op func() error) error {
 	backoff := firstBackoff
 	for attempt := 1; ; attempt++ {
-		err := s.readOnce(path, p, off)
+		err := op()
 		if err == nil {
 			return nil
 		}
