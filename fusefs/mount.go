@@ -13,6 +13,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/ckptfs/ckptfs/cache"
+	"github.com/ckptfs/ckptfs/lazyconv/index"
 )
 
 // Options configure a mount.
@@ -21,18 +22,26 @@ type Options struct {
 	AllowOther bool  // let other users in, with the kernel checking permissions
 	Debug      bool  // log every FUSE request
 	Logger     *log.Logger
+	// Recheck is how often, at most, a model folder's files are checked for
+	// changes (on lookup and open); the kernel trusts names and attributes
+	// for as long. Default 2s.
+	Recheck time.Duration
+	// Opener opens source files (default: the local file system); tests
+	// put faults under the mount through it.
+	Opener index.Opener
 }
+
+// defaultRecheck: a new checkpoint step shows up within seconds, and a
+// busy loader's lookups cost at most one stat per file per interval.
+const defaultRecheck = 2 * time.Second
 
 // Mount is a mounted store.
 type Mount struct {
 	Server *fuse.Server
+	dir    string // the mountpoint, absolute
 	models *models
 	chunks *cache.Chunks
 }
-
-// attrTimeout is how long the kernel may trust names and attributes; the
-// store changes rarely, but a renamed checkpoint should show up soon.
-const attrTimeout = 5 * time.Second
 
 // New mounts store at mountpoint and starts serving.
 func New(storeDir, mountpoint string, o Options) (*Mount, error) {
@@ -59,8 +68,16 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 	if err != nil {
 		return nil, err
 	}
-	ms := newModels(chunks, o.Logger)
-	timeout := attrTimeout
+	if o.Recheck <= 0 {
+		o.Recheck = defaultRecheck
+	}
+	if o.Opener == nil {
+		o.Opener = index.OSOpener{}
+	}
+	ms := newModels(chunks, o.Logger, o.Opener, o.Recheck)
+	// The kernel asks again after the recheck interval, so a changed model
+	// is looked up anew and gets its new inodes.
+	timeout := o.Recheck
 	mountOpts := fuse.MountOptions{
 		FsName:     root,
 		Name:       "ckptfs",
@@ -88,7 +105,8 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 		chunks.Close()
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
-	return &Mount{Server: server, models: ms, chunks: chunks}, nil
+	dir, _ := filepath.Abs(mountpoint)
+	return &Mount{Server: server, dir: dir, models: ms, chunks: chunks}, nil
 }
 
 // Unmount detaches the file system and waits for the server to stop.
