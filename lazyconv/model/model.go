@@ -140,6 +140,9 @@ func identity(dir string, tensors []*tensor.Tensor) (string, time.Time) {
 	seen := map[string]bool{}
 	var paths []string
 	for _, t := range tensors {
+		if t.Src == nil {
+			continue // computed: no source file
+		}
 		for _, e := range t.Src.Extents {
 			if !seen[e.Path] {
 				seen[e.Path] = true
