@@ -19,6 +19,7 @@ import (
 	"github.com/ckptfs/ckptfs/lazyconv/openaigpt"
 	"github.com/ckptfs/ckptfs/lazyconv/t5"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
+	"github.com/ckptfs/ckptfs/lazyconv/transfoxl"
 	"github.com/ckptfs/ckptfs/lazyconv/xlm"
 	"github.com/ckptfs/ckptfs/lazyconv/xlnet"
 )
@@ -33,6 +34,7 @@ var Families = []*conversion.Family{
 	&t5.Family, &t5.WeightsOnly,
 	&openaigpt.Family,
 	&xlm.Family,
+	&transfoxl.Family,
 }
 
 // Names of the weight files every model folder gains.
