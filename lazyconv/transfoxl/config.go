@@ -19,11 +19,9 @@ const (
 	clusterB     = softmaxScope + "cutoff_0/cluster_b"
 )
 
-func embedTable(i int) string { return fmt.Sprintf("%scutoff_%d/lookup_table", embedScope, i) }
-func embedProj(i int) string  { return fmt.Sprintf("%scutoff_%d/proj_W", embedScope, i) }
-func softmaxBias(i int) string {
-	return fmt.Sprintf("%scutoff_%d/b", softmaxScope, i)
-}
+func embedTable(i int) string   { return fmt.Sprintf("%scutoff_%d/lookup_table", embedScope, i) }
+func embedProj(i int) string    { return fmt.Sprintf("%scutoff_%d/proj_W", embedScope, i) }
+func softmaxBias(i int) string  { return fmt.Sprintf("%scutoff_%d/b", softmaxScope, i) }
 func softmaxProj(i int) string  { return fmt.Sprintf("%scutoff_%d/proj", softmaxScope, i) }
 func layerScope(i int64) string { return fmt.Sprintf("%slayer_%d/", scope, i) }
 

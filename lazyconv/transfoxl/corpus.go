@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"slices"
+
+	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
 )
 
 // CorpusInfo is corpus-info.json as data_utils.get_lm_corpus writes it:
@@ -37,7 +39,7 @@ func readCorpusInfo(path string) (*CorpusInfo, error) {
 	if len(c) == 0 {
 		// enwik8, text8: one softmax without clusters, which the
 		// reference conversion cannot load.
-		return nil, fmt.Errorf("%s: no cutoffs: unsupported: transformers' Transformer-XL conversion needs an adaptive softmax", path)
+		return nil, fmt.Errorf("%w: %s: no cutoffs, and transformers' Transformer-XL conversion needs an adaptive softmax", tfbundle.ErrUnsupported, path)
 	}
 	rising := true
 	for i := 1; i < len(c); i++ {

@@ -14,6 +14,7 @@ import (
 	"github.com/ckptfs/ckptfs/cache"
 	"github.com/ckptfs/ckptfs/lazyconv/index"
 	"github.com/ckptfs/ckptfs/lazyconv/layout"
+	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
 )
 
 // The fixture (tools/fixtures/transfoxl.py) and transformers 4.57.6's
@@ -175,6 +176,10 @@ func TestCorpusInfoErrors(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), CorpusInfoFile)
+	os.WriteFile(path, []byte(`{"vocab_size": 10, "cutoffs": [], "dataset": "enwik8"}`), 0o644)
+	if _, err := readCorpusInfo(path); !errors.Is(err, tfbundle.ErrUnsupported) {
+		t.Errorf("enwik8's corpus-info.json (no cutoffs): %v, want unsupported", err)
+	}
 	os.WriteFile(path, []byte(`{"vocab_size": 267735, "cutoffs": [0, 20000, 40000, 200000, 267735], "dataset": "wt103"}`), 0o644)
 	info, err := readCorpusInfo(path)
 	if err != nil || info.VocabSize != 267735 || !slices.Equal(info.Cutoffs, []int64{20000, 40000, 200000}) {

@@ -165,10 +165,10 @@ func perLayer(src *tensor.Source, keys []string) ([]*tensor.Tensor, error) {
 }
 
 // invFreq is PositionalEmbedding's buffer, 1 / 10000^(arange(0, d, 2) / d),
-// in float32 as torch builds it: the exponent is a float32 quotient, the
-// power is rounded to float32 from double precision (torch's scalar pow,
-// glibc powf, is correctly rounded for these), the reciprocal a float32
-// division.
+// in float32 steps as torch builds it: the exponent a float32 quotient, the
+// power the correctly rounded float32 (what torch's scalar pow, glibc's
+// powf, gives; its vectorised pow may be an ULP off, see README), the
+// reciprocal a float32 division.
 func invFreq(d int64) *tensor.Tensor {
 	n := (d + 1) / 2
 	data := make([]byte, 0, 4*n)
