@@ -95,6 +95,11 @@ func inferConfig(ck *tfbundle.Checkpoint, corpus *CorpusInfo) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := ck.Lookup(embedProj(0)); !ok {
+		// lm1b's layout (proj_same_dim false): a cluster as wide as
+		// d_model has no projection, which the reference's map requires.
+		return nil, fmt.Errorf("%w: %s: no %s (trained with proj_same_dim false, as lm1b), which transformers' Transformer-XL conversion cannot load", tfbundle.ErrUnsupported, idx, embedProj(0))
+	}
 	p0, err := shape(embedProj(0), 2)
 	if err != nil {
 		return nil, err

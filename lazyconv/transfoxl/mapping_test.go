@@ -141,6 +141,9 @@ func TestUnsupportedLayouts(t *testing.T) {
 		"tied biases": replaced(replaced(releaseVars(), f32(rwBias, 2, 3)), f32(rrBias, 2, 3)),
 		// div_val 1: one unscoped table.
 		"div_val 1": append(without(releaseVars(), embedTable(0), embedTable(1), embedTable(2)), f32(embedScope+"lookup_table", 30, 8)),
+		// proj_same_dim false (lm1b): no projection where a cluster is as
+		// wide as d_model.
+		"proj_same_dim false": without(releaseVars(), embedProj(0), softmaxProj(0)),
 	} {
 		_, err := Map(fakeCheckpoint(t, vs), testCorpus())
 		if !errors.Is(err, tfbundle.ErrUnsupported) || !strings.Contains(err.Error(), "model.ckpt-0.index") {
