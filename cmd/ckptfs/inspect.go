@@ -30,11 +30,11 @@ the transform applied; then the tied names and every variable left out.`,
 			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ORIGINAL\tHF NAME\tDTYPE\tSHAPE\tTRANSFORM")
 			for _, t := range m.Conv.Tensors {
-				shape := tensor.FormatShape(t.Src.Shape)
-				if !tensor.ShapeEqual(t.Shape, t.Src.Shape) {
-					shape += " -> " + tensor.FormatShape(t.Shape)
+				shape := tensor.FormatShape(t.Shape)
+				if t.Src != nil && !tensor.ShapeEqual(t.Shape, t.Src.Shape) {
+					shape = tensor.FormatShape(t.Src.Shape) + " -> " + shape
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Src.Name, t.Name, t.DType, shape, t.TransformName())
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.SourceName(), t.Name, t.DType, shape, t.TransformName())
 			}
 			w.Flush()
 			for _, k := range m.Conv.Keys {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -61,6 +62,10 @@ func TestInspectShowsNamesShapesTransformsAndLeftovers(t *testing.T) {
 	out = run(t, inspectCommand(), "../../testdata/store/google/uncased_L-2_H-32_A-4")
 	if !strings.Contains(out, "tied:         cls.predictions.decoder.weight = bert.embeddings.word_embeddings.weight") {
 		t.Errorf("inspect does not show the tied decoder:\n%s", out)
+	}
+	out = run(t, inspectCommand(), "../../testdata/store/transfo-xl/wt103-tiny/model")
+	if !regexp.MustCompile(`\(computed\)\s+transformer\.pos_emb\.inv_freq\s+float32\s+\[8\]\s+computed`).MatchString(out) {
+		t.Errorf("inspect does not show the computed buffer:\n%s", out)
 	}
 }
 
