@@ -3,8 +3,8 @@ package bundlewrite
 import (
 	"bytes"
 	"os"
-	"slices"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
