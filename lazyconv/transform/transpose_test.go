@@ -70,3 +70,21 @@ func BenchmarkTransposeVsCopy(b *testing.B) {
 		}
 	})
 }
+
+func TestParallelTransposeMatchesDefinition(t *testing.T) {
+	const rows, cols = 300, 1000 // 1.2 MB of float32: split across workers
+	src := make([]byte, rows*cols*4)
+	for i := range src {
+		src[i] = byte(i*13 + i/5)
+	}
+	want := naiveTranspose(src, rows, cols, 4)
+	for _, r := range [][2]int64{{0, cols}, {3, cols - 5}} {
+		dst := make([]byte, (r[1]-r[0])*rows*4)
+		if err := TransposeRows(dst, src, rows, cols, r[0], r[1], 4); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(dst, want[r[0]*rows*4:r[1]*rows*4]) {
+			t.Fatalf("rows %v differ", r)
+		}
+	}
+}
