@@ -69,6 +69,9 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 		// Reads of up to 1 MiB per request; the kernel's readahead follows.
 		MaxWrite:     1 << 20,
 		MaxReadAhead: 1 << 20,
+		// Readahead requests are background requests: allow enough in
+		// flight that a 1 MiB-readahead stream and a few loaders overlap.
+		MaxBackground: 64,
 		// As root, mount(2) directly; otherwise (or if that fails) use fusermount3.
 		DirectMount: true,
 		Options:     []string{"ro"},

@@ -80,12 +80,17 @@ func (v *virtualNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, o
 		}
 		return fuse.ReadResultData(f.Data[off:min(int64(len(f.Data)), off+int64(len(dest)))]), 0
 	}
-	n, err := lm.readers[v.name].ReadAt(dest, off)
+	res, ok, err := spliceResult(lm.readers[v.name], len(dest), off)
+	if err == nil && !ok {
+		var n int
+		n, err = lm.readers[v.name].ReadAt(dest, off)
+		res = fuse.ReadResultData(dest[:n])
+	}
 	if err != nil {
 		lm.logOnce(v.st.models.logger, errors.New(filepath.Join(v.dir, v.name)+": "+err.Error()))
 		return nil, syscall.EIO
 	}
-	return fuse.ReadResultData(dest[:n]), 0
+	return res, 0
 }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }

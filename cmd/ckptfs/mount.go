@@ -3,8 +3,12 @@ package main
 import (
 	"fmt"
 	"log"
+	"net"
+	"net/http"
+	_ "net/http/pprof" // served on --debug-addr only
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/dustin/go-humanize"
@@ -13,11 +17,16 @@ import (
 	"github.com/ckptfs/ckptfs/fusefs"
 )
 
+// memoryOverhead is what the daemon needs beyond its chunk cache: FUSE
+// buffers, plans, a conversion in flight.
+const memoryOverhead = 128 << 20
+
 func mountCommand() *cobra.Command {
 	var (
 		cacheSize  string
 		allowOther bool
-		debug      bool
+		debugFUSE  bool
+		debugAddr  string
 	)
 	cmd := &cobra.Command{
 		Use:   "mount [flags] STORE MNT",
@@ -33,10 +42,22 @@ beside the original files.`,
 				return fmt.Errorf("--cache-size %q: want a size such as 256MiB or 1GiB", cacheSize)
 			}
 			logger := log.New(os.Stderr, "ckptfs: ", log.LstdFlags)
+			// The cache is the daemon's only large memory; a soft limit just
+			// above it makes the collector return freed chunks promptly, so
+			// the resident size stays near the cache size.
+			debug.SetMemoryLimit(int64(bytes) + memoryOverhead)
+			if debugAddr != "" {
+				ln, err := net.Listen("tcp", debugAddr)
+				if err != nil {
+					return fmt.Errorf("--debug-addr %s: %w", debugAddr, err)
+				}
+				logger.Printf("profiles at http://%s/debug/pprof/", ln.Addr())
+				go http.Serve(ln, nil)
+			}
 			m, err := fusefs.New(args[0], args[1], fusefs.Options{
 				CacheBytes: int64(bytes),
 				AllowOther: allowOther,
-				Debug:      debug,
+				Debug:      debugFUSE,
 				Logger:     logger,
 			})
 			if err != nil {
@@ -58,6 +79,7 @@ beside the original files.`,
 	}
 	cmd.Flags().StringVar(&cacheSize, "cache-size", "1GiB", "memory for converted chunks, e.g. 256MiB")
 	cmd.Flags().BoolVar(&allowOther, "allow-other", false, "let other users read the mount (permissions follow the source files)")
-	cmd.Flags().BoolVar(&debug, "debug", false, "log every FUSE request")
+	cmd.Flags().BoolVar(&debugFUSE, "debug", false, "log every FUSE request")
+	cmd.Flags().StringVar(&debugAddr, "debug-addr", "", "serve Go profiles (net/http/pprof) at this address, e.g. localhost:6060")
 	return cmd
 }

@@ -11,7 +11,7 @@ import (
 // chunkTarget is the size converted tensors are cut into for caching: big
 // enough that a sequential reader triggers few conversions, small enough
 // that a random reader does not convert far more than it reads.
-const chunkTarget = 16 << 20
+var chunkTarget int64 = 16 << 20 // a variable so tests can cut small tensors
 
 // Reader serves the bytes of one virtual file from its plan.
 type Reader struct {
@@ -94,30 +94,56 @@ func outputRows(t *tensor.Tensor) int64 {
 	return t.Shape[0]
 }
 
-// chunking cuts a converted tensor into whole output rows.
+// wholeTensorMax is the largest tensor converted in one piece: reading its
+// source once, checksumming and converting that one buffer costs less than
+// cutting it, and every model's kernels but the largest fit.
+var wholeTensorMax int64 = 32 << 20
+
+// chunking cuts a converted tensor into whole output rows: one chunk up to
+// wholeTensorMax, chunks of about chunkTarget beyond.
 func chunking(t *tensor.Tensor) (rowBytes, rowsPerChunk int64) {
 	rowBytes = t.Bytes() / outputRows(t)
+	if t.Bytes() <= wholeTensorMax {
+		return rowBytes, outputRows(t)
+	}
 	rowsPerChunk = max(1, chunkTarget/rowBytes)
 	return rowBytes, rowsPerChunk
 }
 
 // convert computes output rows [r0, r1) of tensor t: the rows in the
 // source's dtype (transposed if asked), then widened if the output dtype is
-// wider.
+// wider. A whole tensor is read once and checksummed on the buffer that is
+// converted; a chunk of a larger one reads only the source bytes it needs.
 func (r *Reader) convert(t *tensor.Tensor, r0, r1 int64) ([]byte, error) {
 	fail := func(err error) error { return fmt.Errorf("%s: tensor %s: %w", t.Src.File, t.Src.Name, err) }
-	src := make([]byte, t.Src.Bytes())
-	if err := r.sources.ReadAt(t.Src, src, 0); err != nil {
-		return nil, err
-	}
+	whole := r0 == 0 && r1 == outputRows(t)
 	srcRowBytes := t.Src.Bytes() / outputRows(t)
-	var rows []byte
+	rows := make([]byte, (r1-r0)*srcRowBytes)
 	switch t.Transform {
 	case tensor.Identity:
-		rows = src[r0*srcRowBytes : r1*srcRowBytes]
+		if err := r.sources.readRows(t.Src, rows, r0*srcRowBytes, whole); err != nil {
+			return nil, err
+		}
 	case tensor.Transpose2D:
-		rows = make([]byte, (r1-r0)*srcRowBytes)
-		if err := transform.TransposeRows(rows, src, t.Src.Shape[0], t.Src.Shape[1], r0, r1, t.Src.DType.Size()); err != nil {
+		srcRows, elem := t.Src.Shape[0], int64(t.Src.DType.Size())
+		var (
+			src        []byte
+			cols, a, b = t.Src.Shape[1], r0, r1
+			err        error
+		)
+		if whole {
+			src = make([]byte, t.Src.Bytes())
+			err = r.sources.readRows(t.Src, src, 0, true)
+		} else {
+			// Output rows [r0, r1) are source columns [r0, r1): read that
+			// strip of every source row, then transpose the strip.
+			src, err = r.sources.readColumns(t.Src, srcRows, cols*elem, r0*elem, (r1-r0)*elem)
+			cols, a, b = r1-r0, 0, r1-r0
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := transform.TransposeRows(rows, src, srcRows, cols, a, b, int(elem)); err != nil {
 			return nil, fail(err)
 		}
 	default:

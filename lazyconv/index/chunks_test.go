@@ -1,0 +1,78 @@
+package index
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/ckptfs/ckptfs/lazyconv/dtype"
+	"github.com/ckptfs/ckptfs/lazyconv/tensor"
+)
+
+// smallChunks makes tensors above 64 bytes convert in chunks of about 48
+// bytes for the duration of a test.
+func smallChunks(t *testing.T) {
+	whole, target := wholeTensorMax, chunkTarget
+	wholeTensorMax, chunkTarget = 64, 48
+	t.Cleanup(func() { wholeTensorMax, chunkTarget = whole, target })
+}
+
+func TestChunkedConversionEqualsWholeConversion(t *testing.T) {
+	const rows, cols = 7, 9 // 252 bytes of float32: six chunks of 2 output rows
+	data := seq(rows * cols * 4)
+	for _, tr := range []tensor.TransformKind{tensor.Transpose2D, tensor.Identity} {
+		for _, widen := range []bool{false, true} {
+			src := sourceFile(t, "kernel", data, []int64{rows, cols})
+			out := &tensor.Tensor{Name: "w", DType: dtype.F32, Shape: []int64{rows, cols}, Src: src, Transform: tr}
+			if tr == tensor.Transpose2D {
+				out.Shape = []int64{cols, rows}
+			}
+			if widen {
+				src.DType = dtype.BF16
+				src.Shape = []int64{rows, cols * 2}
+				if tr == tensor.Transpose2D {
+					out.Shape = []int64{cols * 2, rows}
+				} else {
+					out.Shape = []int64{rows, cols * 2}
+				}
+			}
+			if !out.Converted() {
+				continue // an identity without widening is a source run
+			}
+			b := NewBuilder([]*tensor.Tensor{out})
+			b.Tensor(0)
+			plan := b.Plan()
+			want := make([]byte, plan.Size)
+			if _, err := NewReader("m", plan, newChunks(t, 1<<20), NewSources()).ReadAt(want, 0); err != nil {
+				t.Fatal(err)
+			}
+			func() {
+				smallChunks(t)
+				defer func() { wholeTensorMax, chunkTarget = 32<<20, 16<<20 }()
+				r := NewReader("m", plan, newChunks(t, 1<<20), NewSources())
+				for off := int64(0); off < plan.Size; off += 5 {
+					got := make([]byte, min(13, plan.Size-off))
+					if _, err := r.ReadAt(got, off); err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(got, want[off:off+int64(len(got))]) {
+						t.Fatalf("%v widen=%v: chunked bytes at %d differ", tr, widen, off)
+					}
+				}
+			}()
+		}
+	}
+}
+
+func TestChunkedConversionVerifiesTheChecksum(t *testing.T) {
+	smallChunks(t)
+	src := sourceFile(t, "bert/encoder/layer_0/output/dense/kernel", seq(10*10*4), []int64{10, 10})
+	src.CRC32C ^= 1
+	out := &tensor.Tensor{Name: "w", DType: dtype.F32, Shape: []int64{10, 10}, Src: src, Transform: tensor.Transpose2D}
+	b := NewBuilder([]*tensor.Tensor{out})
+	b.Tensor(0)
+	_, err := NewReader("m", b.Plan(), newChunks(t, 1<<20), NewSources()).ReadAt(make([]byte, 8), 200)
+	if err == nil || !strings.Contains(err.Error(), "checksum") || !strings.Contains(err.Error(), src.Name) {
+		t.Errorf("error %v should report the checksum of the tensor", err)
+	}
+}

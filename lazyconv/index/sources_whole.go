@@ -1,0 +1,60 @@
+package index
+
+import (
+	"fmt"
+	"hash/crc32"
+
+	"github.com/ckptfs/ckptfs/lazyconv/tensor"
+)
+
+// readRows fills p with the source tensor's bytes from off. When whole is
+// set, p is the entire tensor and, if its checksum has not been verified
+// yet, it is verified on p itself, sparing a second read of the tensor.
+func (s *Sources) readRows(src *tensor.Source, p []byte, off int64, whole bool) error {
+	if !whole || src.Parent != nil || !src.HasCRC {
+		return s.ReadAt(src, p, off)
+	}
+	if err := s.readRaw(src, p, 0); err != nil {
+		return err
+	}
+	v := s.verification(src)
+	v.once.Do(func() { v.err = checkBytes(src, p) })
+	return v.err
+}
+
+// readColumns reads, from each of the rows of a row-major source of
+// rowBytes per row, the width bytes starting at col, into one packed buffer
+// of rows x width bytes, after the tensor's checksum is verified.
+func (s *Sources) readColumns(src *tensor.Source, rows, rowBytes, col, width int64) ([]byte, error) {
+	if err := s.verify(src); err != nil {
+		return nil, err
+	}
+	strip := make([]byte, rows*width)
+	for i := int64(0); i < rows; i++ {
+		if err := s.readRaw(src, strip[i*width:(i+1)*width], i*rowBytes+col); err != nil {
+			return nil, err
+		}
+	}
+	return strip, nil
+}
+
+// verification is the record of src's checksum check, made on first use.
+func (s *Sources) verification(src *tensor.Source) *verification {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.verified[src]
+	if !ok {
+		v = &verification{}
+		s.verified[src] = v
+	}
+	return v
+}
+
+// checkBytes compares the checksum of a whole tensor's bytes with the one
+// its index records.
+func checkBytes(src *tensor.Source, data []byte) error {
+	if got := maskCRC(crc32.Checksum(data, castagnoli)); got != src.CRC32C {
+		return fmt.Errorf("%s: tensor %s: checksum mismatch (CRC32C recorded %#08x, data has %#08x)", src.File, src.Name, src.CRC32C, got)
+	}
+	return nil
+}
