@@ -9,12 +9,13 @@ import (
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
 )
 
-// smallChunks makes tensors above 64 bytes convert in chunks of about 48
-// bytes for the duration of a test.
-func smallChunks(t *testing.T) {
-	whole, target := wholeTensorMax, chunkTarget
-	wholeTensorMax, chunkTarget = 64, 48
-	t.Cleanup(func() { wholeTensorMax, chunkTarget = whole, target })
+// smallChunks makes r convert tensors above 64 bytes in chunks of about
+// 48 bytes, and prefetch 200 bytes ahead; it waits for r's background work
+// at the end of the test.
+func smallChunks(t *testing.T, r *Reader) *Reader {
+	r.sizes = sizes{whole: 64, chunk: 48, window: 200}
+	t.Cleanup(r.ahead.running.Wait)
+	return r
 }
 
 func TestChunkedConversionEqualsWholeConversion(t *testing.T) {
@@ -46,32 +47,30 @@ func TestChunkedConversionEqualsWholeConversion(t *testing.T) {
 			if _, err := NewReader("m", plan, newChunks(t, 1<<20), NewSources()).ReadAt(want, 0); err != nil {
 				t.Fatal(err)
 			}
-			func() {
-				smallChunks(t)
-				defer func() { wholeTensorMax, chunkTarget = 32<<20, 16<<20 }()
-				r := NewReader("m", plan, newChunks(t, 1<<20), NewSources())
-				for off := int64(0); off < plan.Size; off += 5 {
-					got := make([]byte, min(13, plan.Size-off))
-					if _, err := r.ReadAt(got, off); err != nil {
-						t.Fatal(err)
-					}
-					if !bytes.Equal(got, want[off:off+int64(len(got))]) {
-						t.Fatalf("%v widen=%v: chunked bytes at %d differ", tr, widen, off)
-					}
+			r := smallChunks(t, NewReader("m", plan, newChunks(t, 1<<20), NewSources()))
+			if _, rowsPerChunk := r.chunking(out); rowsPerChunk >= outputRows(out) {
+				t.Fatalf("%d rows per chunk: the tensor is not cut", rowsPerChunk)
+			}
+			for off := int64(0); off < plan.Size; off += 5 {
+				got := make([]byte, min(13, plan.Size-off))
+				if _, err := r.ReadAt(got, off); err != nil {
+					t.Fatal(err)
 				}
-			}()
+				if !bytes.Equal(got, want[off:off+int64(len(got))]) {
+					t.Fatalf("%v widen=%v: chunked bytes at %d differ", tr, widen, off)
+				}
+			}
 		}
 	}
 }
 
 func TestChunkedConversionVerifiesTheChecksum(t *testing.T) {
-	smallChunks(t)
 	src := sourceFile(t, "bert/encoder/layer_0/output/dense/kernel", seq(10*10*4), []int64{10, 10})
 	src.CRC32C ^= 1
 	out := &tensor.Tensor{Name: "w", DType: dtype.F32, Shape: []int64{10, 10}, Src: src, Transform: tensor.Transpose2D}
 	b := NewBuilder([]*tensor.Tensor{out})
 	b.Tensor(0)
-	_, err := NewReader("m", b.Plan(), newChunks(t, 1<<20), NewSources()).ReadAt(make([]byte, 8), 200)
+	_, err := smallChunks(t, NewReader("m", b.Plan(), newChunks(t, 1<<20), NewSources())).ReadAt(make([]byte, 8), 200)
 	if err == nil || !strings.Contains(err.Error(), "checksum") || !strings.Contains(err.Error(), src.Name) {
 		t.Errorf("error %v should report the checksum of the tensor", err)
 	}

@@ -11,7 +11,7 @@ import (
 // chunkTarget is the size converted tensors are cut into for caching: big
 // enough that a sequential reader triggers few conversions, small enough
 // that a random reader does not convert far more than it reads.
-var chunkTarget int64 = 16 << 20 // a variable so tests can cut small tensors
+const chunkTarget = 16 << 20
 
 // Reader serves the bytes of one virtual file from its plan.
 type Reader struct {
@@ -19,13 +19,23 @@ type Reader struct {
 	id      string // distinguishes this model's chunks in the shared cache
 	chunks  *cache.Chunks
 	sources *Sources
+	ahead   readAhead
+	sizes   sizes
+}
+
+// sizes are the cuts a Reader makes; tests shrink them.
+type sizes struct {
+	whole  int64 // largest tensor converted in one piece
+	chunk  int64 // target chunk size of larger ones
+	window int64 // how far ahead of a sequential reader to prepare
 }
 
 // NewReader serves plan. id must identify the model and the state of its
 // sources (chunks are cached under it); sources may be shared by the
 // readers of one model so checksums are verified once.
 func NewReader(id string, plan *Plan, chunks *cache.Chunks, sources *Sources) *Reader {
-	return &Reader{plan: plan, id: id, chunks: chunks, sources: sources}
+	return &Reader{plan: plan, id: id, chunks: chunks, sources: sources,
+		sizes: sizes{whole: wholeTensorMax, chunk: chunkTarget, window: prefetchWindow}}
 }
 
 // Size is the virtual file's length.
@@ -51,6 +61,7 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 		p = p[n:]
 		off += n
 	}
+	r.afterRead(off-int64(total), off)
 	return total, nil
 }
 
@@ -68,13 +79,11 @@ func (r *Reader) readRun(run *Run, p []byte, within int64) error {
 
 // readConverted copies converted bytes [off, off+len(p)) of tensor t.
 func (r *Reader) readConverted(t *tensor.Tensor, p []byte, off int64) error {
-	rowBytes, rowsPerChunk := chunking(t)
+	rowBytes, rowsPerChunk := r.chunking(t)
 	chunkBytes := rowBytes * rowsPerChunk
 	for len(p) > 0 {
 		c := off / chunkBytes
-		data, err := r.chunks.Get(fmt.Sprintf("%s\x00%s\x00%d", r.id, t.Name, c), func() ([]byte, error) {
-			return r.convert(t, c*rowsPerChunk, min((c+1)*rowsPerChunk, t.Shape[0]))
-		})
+		data, err := r.chunk(t, c)
 		if err != nil {
 			return err
 		}
@@ -97,16 +106,16 @@ func outputRows(t *tensor.Tensor) int64 {
 // wholeTensorMax is the largest tensor converted in one piece: reading its
 // source once, checksumming and converting that one buffer costs less than
 // cutting it, and every model's kernels but the largest fit.
-var wholeTensorMax int64 = 32 << 20
+const wholeTensorMax = 32 << 20
 
 // chunking cuts a converted tensor into whole output rows: one chunk up to
 // wholeTensorMax, chunks of about chunkTarget beyond.
-func chunking(t *tensor.Tensor) (rowBytes, rowsPerChunk int64) {
+func (r *Reader) chunking(t *tensor.Tensor) (rowBytes, rowsPerChunk int64) {
 	rowBytes = t.Bytes() / outputRows(t)
-	if t.Bytes() <= wholeTensorMax {
+	if t.Bytes() <= r.sizes.whole {
 		return rowBytes, outputRows(t)
 	}
-	rowsPerChunk = max(1, chunkTarget/rowBytes)
+	rowsPerChunk = max(1, r.sizes.chunk/rowBytes)
 	return rowBytes, rowsPerChunk
 }
 

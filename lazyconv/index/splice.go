@@ -45,6 +45,7 @@ func (r *Reader) SourceSpan(off int64, n int) (f *os.File, fileOff int64, size i
 		if err != nil {
 			return nil, 0, 0, false, fmt.Errorf("tensor %s: %w", src.Name, err)
 		}
+		r.afterRead(off, off+int64(n))
 		return f, e.Offset + at, n, true, nil
 	}
 	return nil, 0, 0, false, nil
