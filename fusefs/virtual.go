@@ -80,7 +80,7 @@ func (v *virtualNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, o
 		}
 		return fuse.ReadResultData(f.Data[off:min(int64(len(f.Data)), off+int64(len(dest)))]), 0
 	}
-	res, ok, err := spliceResult(lm.readers[v.name], len(dest), off)
+	res, ok, err := directResult(lm.readers[v.name], len(dest), off)
 	if err == nil && !ok {
 		var n int
 		n, err = lm.readers[v.name].ReadAt(dest, off)
