@@ -19,7 +19,7 @@ func naiveTranspose(src []byte, rows, cols int64, elem int) []byte {
 
 func TestTransposeRowsMatchesDefinition(t *testing.T) {
 	for _, elem := range []int{1, 2, 4, 8} {
-		for _, shape := range [][2]int64{{1, 1}, {3, 5}, {33, 70}, {64, 1}, {1, 100}} {
+		for _, shape := range [][2]int64{{1, 1}, {3, 5}, {33, 70}, {64, 1}, {1, 100}, {259, 13}, {8, 8}} {
 			rows, cols := shape[0], shape[1]
 			src := make([]byte, rows*cols*int64(elem))
 			for i := range src {
