@@ -28,6 +28,7 @@ type sizes struct {
 	whole  int64 // largest tensor converted in one piece
 	chunk  int64 // target chunk size of larger ones
 	window int64 // how far ahead of a sequential reader to prepare
+	band   int64 // source bytes a chunk of a larger transpose reads at once
 }
 
 // NewReader serves plan. id must identify the model and the state of its
@@ -35,7 +36,7 @@ type sizes struct {
 // readers of one model so checksums are verified once.
 func NewReader(id string, plan *Plan, chunks *cache.Chunks, sources *Sources) *Reader {
 	return &Reader{plan: plan, id: id, chunks: chunks, sources: sources,
-		sizes: sizes{whole: wholeTensorMax, chunk: chunkTarget, window: prefetchWindow}}
+		sizes: sizes{whole: wholeTensorMax, chunk: chunkTarget, window: prefetchWindow, band: stripBand}}
 }
 
 // Size is the virtual file's length.
@@ -108,6 +109,10 @@ func outputRows(t *tensor.Tensor) int64 {
 // cutting it, and every model's kernels but the largest fit.
 const wholeTensorMax = 32 << 20
 
+// stripBand bounds the source bytes a chunk of a larger transposed tensor
+// holds at once.
+const stripBand = 2 << 20
+
 // chunking cuts a converted tensor into whole output rows: one chunk up to
 // wholeTensorMax, chunks of about chunkTarget beyond.
 func (r *Reader) chunking(t *tensor.Tensor) (rowBytes, rowsPerChunk int64) {
@@ -134,26 +139,35 @@ func (r *Reader) convert(t *tensor.Tensor, r0, r1 int64) ([]byte, error) {
 			return nil, err
 		}
 	case tensor.Transpose2D:
-		srcRows, elem := t.Src.Shape[0], int64(t.Src.DType.Size())
-		var (
-			src        []byte
-			cols, a, b = t.Src.Shape[1], r0, r1
-			err        error
-		)
+		srcRows, cols, elem := t.Src.Shape[0], t.Src.Shape[1], int64(t.Src.DType.Size())
 		if whole {
-			src = make([]byte, t.Src.Bytes())
-			err = r.sources.readRows(t.Src, src, 0, true)
-		} else {
-			// Output rows [r0, r1) are source columns [r0, r1): read that
-			// strip of every source row, then transpose the strip.
-			src, err = r.sources.readColumns(t.Src, srcRows, cols*elem, r0*elem, (r1-r0)*elem)
-			cols, a, b = r1-r0, 0, r1-r0
+			src := make([]byte, t.Src.Bytes())
+			if err := r.sources.readRows(t.Src, src, 0, true); err != nil {
+				return nil, err
+			}
+			if err := transform.TransposeRows(rows, src, srcRows, cols, r0, r1, int(elem)); err != nil {
+				return nil, fail(err)
+			}
+			break
 		}
-		if err != nil {
+		// Output rows [r0, r1) are source columns [r0, r1): read that strip
+		// of the source a band of rows at a time and transpose each band
+		// into place, so the chunk needs little memory beyond itself.
+		if err := r.sources.verify(t.Src); err != nil {
 			return nil, err
 		}
-		if err := transform.TransposeRows(rows, src, srcRows, cols, a, b, int(elem)); err != nil {
-			return nil, fail(err)
+		width := (r1 - r0) * elem
+		band := max(1, min(srcRows, r.sizes.band/width))
+		strip := make([]byte, band*width)
+		for i0 := int64(0); i0 < srcRows; i0 += band {
+			i1 := min(i0+band, srcRows)
+			piece := strip[:(i1-i0)*width]
+			if err := r.sources.readStrip(t.Src, piece, i0, i1, cols*elem, r0*elem, width); err != nil {
+				return nil, err
+			}
+			if err := transform.TransposeBand(rows[i0*elem:], srcRows, piece, i1-i0, r1-r0, int(elem)); err != nil {
+				return nil, fail(err)
+			}
 		}
 	default:
 		return nil, fail(fmt.Errorf("unknown transform %d", t.Transform))

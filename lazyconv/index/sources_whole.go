@@ -22,20 +22,16 @@ func (s *Sources) readRows(src *tensor.Source, p []byte, off int64, whole bool) 
 	return v.err
 }
 
-// readColumns reads, from each of the rows of a row-major source of
-// rowBytes per row, the width bytes starting at col, into one packed buffer
-// of rows x width bytes, after the tensor's checksum is verified.
-func (s *Sources) readColumns(src *tensor.Source, rows, rowBytes, col, width int64) ([]byte, error) {
-	if err := s.verify(src); err != nil {
-		return nil, err
-	}
-	strip := make([]byte, rows*width)
-	for i := int64(0); i < rows; i++ {
-		if err := s.readRaw(src, strip[i*width:(i+1)*width], i*rowBytes+col); err != nil {
-			return nil, err
+// readStrip reads, from source rows [i0, i1) of a row-major source of
+// rowBytes per row, the width bytes starting at col, packed into p. The
+// caller has verified the tensor's checksum.
+func (s *Sources) readStrip(src *tensor.Source, p []byte, i0, i1, rowBytes, col, width int64) error {
+	for i := i0; i < i1; i++ {
+		if err := s.readRaw(src, p[(i-i0)*width:(i-i0+1)*width], i*rowBytes+col); err != nil {
+			return err
 		}
 	}
-	return strip, nil
+	return nil
 }
 
 // verification is the record of src's checksum check, made on first use.

@@ -91,3 +91,25 @@ func TestParallelTransposeMatchesDefinition(t *testing.T) {
 		}
 	}
 }
+
+func TestTransposeBandsAssembleTheWholeTranspose(t *testing.T) {
+	const rows, cols = 37, 300 // 300 output rows of 37: bands of 10 source rows
+	src := make([]byte, rows*cols*4)
+	for i := range src {
+		src[i] = byte(i*11 + i/9)
+	}
+	want := naiveTranspose(src, rows, cols, 4)
+	got := make([]byte, len(want))
+	for i0 := int64(0); i0 < rows; i0 += 10 {
+		i1 := min(i0+10, rows)
+		if err := TransposeBand(got[i0*4:], rows, src[i0*cols*4:i1*cols*4], i1-i0, cols, 4); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("bands differ from the whole transpose")
+	}
+	if err := TransposeBand(make([]byte, 8), 2, make([]byte, 16), 2, 2, 4); err == nil {
+		t.Error("a band overrunning its output was accepted")
+	}
+}
