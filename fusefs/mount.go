@@ -91,6 +91,11 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 		chunks.Close()
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
+	if os.Geteuid() == 0 {
+		if err := SetReadahead(mountpoint, ReadaheadKB); err != nil {
+			o.Logger.Printf("%v (reads stay at the kernel's default readahead)", err)
+		}
+	}
 	return &Mount{Server: server, models: ms, chunks: chunks}, nil
 }
 

@@ -11,9 +11,10 @@ import (
 
 // smallChunks makes r convert tensors above 64 bytes in chunks of about
 // 48 bytes, read by bands of about 20 source bytes, and prefetch 200 bytes
-// ahead; it waits for r's background work at the end of the test.
+// ahead of reads within 16 bytes of a stream's end; it waits for r's
+// background work at the end of the test.
 func smallChunks(t *testing.T, r *Reader) *Reader {
-	r.sizes = sizes{whole: 64, chunk: 48, window: 200, band: 20}
+	r.sizes = sizes{whole: 64, chunk: 48, window: 200, band: 20, slack: 16}
 	t.Cleanup(r.ahead.running.Wait)
 	return r
 }

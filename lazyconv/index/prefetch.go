@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -21,44 +20,106 @@ const prefetchWindow = 32 << 20
 // conversions are CPU-bound, and the machine may have two cores.
 var prefetchSlots = make(chan struct{}, 2)
 
-// sequentialSlack is how far a read may start from where the previous one
-// ended and still count as sequential: the kernel's readahead requests
-// arrive slightly out of order.
+// sequentialSlack is how far before a stream's end a read may start and
+// still continue it: the kernel's readahead requests arrive slightly out of
+// order. Forward, a read continues a stream up to a prefetch window past its
+// end: mmap loaders fault in the first pages of tensor after tensor,
+// skipping the rest of each.
 const sequentialSlack = 4 << 20
 
-// readAhead is a Reader's view of its readers' pattern.
+// maxStreams is how many sequential readers of one file are told apart
+// (several processes, or a loader's threads each reading its own tensors).
+const maxStreams = 8
+
+// streamHits is how many reads in a row a stream needs before it is
+// prepared ahead (one starting at the beginning of the file is trusted at
+// once): a random reader's read lands near an earlier one now and then, but
+// seldom twice in a row.
+const streamHits = 2
+
+// readAhead is a Reader's view of its readers' patterns: the streams of
+// sequential reads it has seen, least recently used replaced first.
 type readAhead struct {
-	end     atomic.Int64 // where the last read ended
-	upTo    atomic.Int64 // end of what has been prefetched
-	started atomic.Bool  // a read happened (a first read at 0 is sequential)
+	mu      sync.Mutex
+	streams []stream
+	clock   uint64
 	running sync.WaitGroup
 }
 
-// afterRead notes a read of [off, end) and, when it continues the previous
-// one, starts preparing what comes next.
+type stream struct {
+	end  int64  // where its last read ended
+	upTo int64  // end of what has been prepared for it
+	hits int    // reads that continued it
+	used uint64 // readAhead.clock at its last read
+}
+
+// afterRead notes a read of [off, end) and, when it continues a stream of
+// reads (or starts one at the beginning of the file), starts preparing what
+// comes next.
 func (r *Reader) afterRead(off, end int64) {
-	prev := r.ahead.end.Swap(end)
-	first := !r.ahead.started.Swap(true)
-	if !first && (off < prev-sequentialSlack || off > prev+sequentialSlack) {
-		return // a random reader: prefetching would convert what nobody reads
+	from, to, ok := r.ahead.next(off, end, r.sizes, r.plan.Size)
+	if !ok {
+		return
 	}
-	from := max(end, r.ahead.upTo.Load())
-	to := min(end+r.sizes.window, r.plan.Size)
-	if to-from < r.sizes.window/4 {
-		return // mostly prepared already; wait for a bigger step
-	}
-	select {
-	case prefetchSlots <- struct{}{}:
-	default:
-		return // busy: the reader's own reads come first
-	}
-	r.ahead.upTo.Store(to)
 	r.ahead.running.Add(1)
 	go func() {
 		defer r.ahead.running.Done()
 		defer func() { <-prefetchSlots }()
 		r.prepare(from, to)
 	}()
+}
+
+// next records the read and says what to prepare; when ok, a prefetch slot
+// has been taken for it.
+func (a *readAhead) next(off, end int64, sz sizes, size int64) (from, to int64, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.clock++
+	var s *stream
+	for i := range a.streams {
+		e := a.streams[i].end
+		if off < e-sz.slack || off > e+max(sz.slack, sz.window) {
+			continue
+		}
+		if s == nil || abs(off-e) < abs(off-s.end) {
+			s = &a.streams[i] // the stream the read is closest to
+		}
+	}
+	if s == nil {
+		if len(a.streams) < maxStreams {
+			a.streams = append(a.streams, stream{})
+			s = &a.streams[len(a.streams)-1]
+		} else {
+			s = &a.streams[0]
+			for i := range a.streams {
+				if a.streams[i].used < s.used {
+					s = &a.streams[i]
+				}
+			}
+		}
+		*s = stream{end: end, upTo: end, used: a.clock}
+		if off != 0 {
+			return 0, 0, false // one read elsewhere is not yet a stream
+		}
+		s.hits = streamHits
+	}
+	s.used = a.clock
+	s.end = max(s.end, end)
+	if s.hits++; s.hits < streamHits {
+		return 0, 0, false
+	}
+	from = max(s.end, s.upTo)
+	to = min(s.end+sz.window, size)
+	if to-from < sz.window/4 {
+		return 0, 0, false // mostly prepared already; wait for a bigger step
+	}
+	select {
+	case prefetchSlots <- struct{}{}:
+	default:
+		return 0, 0, false // busy: the readers' own requests come first
+	}
+	s.upTo = to
+	return from, to, true
 }
 
 // prepare converts the chunks and asks the kernel to read the source bytes
@@ -117,4 +178,18 @@ func (s *Sources) willNeed(src *tensor.Source, a, b int64) {
 		unix.Fadvise(int(f.Fd()), e.Offset+a, end-a, unix.FADV_WILLNEED)
 		a, b = 0, b-e.Length
 	}
+}
+
+// streamCount is the number of streams being followed (for tests).
+func (a *readAhead) streamCount() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.streams)
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

@@ -29,6 +29,7 @@ type sizes struct {
 	chunk  int64 // target chunk size of larger ones
 	window int64 // how far ahead of a sequential reader to prepare
 	band   int64 // source bytes a chunk of a larger transpose reads at once
+	slack  int64 // how far from a stream's end a read still continues it
 }
 
 // NewReader serves plan. id must identify the model and the state of its
@@ -36,7 +37,7 @@ type sizes struct {
 // readers of one model so checksums are verified once.
 func NewReader(id string, plan *Plan, chunks *cache.Chunks, sources *Sources) *Reader {
 	return &Reader{plan: plan, id: id, chunks: chunks, sources: sources,
-		sizes: sizes{whole: wholeTensorMax, chunk: chunkTarget, window: prefetchWindow, band: stripBand}}
+		sizes: sizes{whole: wholeTensorMax, chunk: chunkTarget, window: prefetchWindow, band: stripBand, slack: sequentialSlack}}
 }
 
 // Size is the virtual file's length.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/ckptfs/ckptfs/fusefs"
 )
 
 // The baseline: the smallest go-fuse file system that serves existing files
@@ -70,6 +72,11 @@ func serveSplice(mnt string, files []string) error {
 	}})
 	if err != nil {
 		return err
+	}
+	// The same kernel readahead as ckptfs sets on its mount, so the
+	// baseline is the ceiling of the same configuration.
+	if err := fusefs.SetReadahead(mnt, fusefs.ReadaheadKB); err != nil {
+		fmt.Fprintln(os.Stderr, "splice baseline:", err)
 	}
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
