@@ -48,17 +48,22 @@ func TestChunkedConversionEqualsWholeConversion(t *testing.T) {
 			if _, err := NewReader("m", plan, newChunks(t, 1<<20), NewSources()).ReadAt(want, 0); err != nil {
 				t.Fatal(err)
 			}
-			r := smallChunks(t, NewReader("m", plan, newChunks(t, 1<<20), NewSources()))
-			if _, rowsPerChunk := r.chunking(out); rowsPerChunk >= outputRows(out) {
-				t.Fatalf("%d rows per chunk: the tensor is not cut", rowsPerChunk)
-			}
-			for off := int64(0); off < plan.Size; off += 5 {
-				got := make([]byte, min(13, plan.Size-off))
-				if _, err := r.ReadAt(got, off); err != nil {
-					t.Fatal(err)
+			// Chunks of one output row read their strip row by row; chunks
+			// of five read it as whole rows (a strip wider than 1/8 row).
+			for _, chunk := range []int64{48, 150} {
+				r := smallChunks(t, NewReader("m", plan, newChunks(t, 1<<20), NewSources()))
+				r.sizes.chunk = chunk
+				if _, rowsPerChunk := r.chunking(out); rowsPerChunk >= outputRows(out) {
+					t.Fatalf("%d rows per chunk: the tensor is not cut", rowsPerChunk)
 				}
-				if !bytes.Equal(got, want[off:off+int64(len(got))]) {
-					t.Fatalf("%v widen=%v: chunked bytes at %d differ", tr, widen, off)
+				for off := int64(0); off < plan.Size; off += 5 {
+					got := make([]byte, min(13, plan.Size-off))
+					if _, err := r.ReadAt(got, off); err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(got, want[off:off+int64(len(got))]) {
+						t.Fatalf("%v widen=%v chunk %d: chunked bytes at %d differ", tr, widen, chunk, off)
+					}
 				}
 			}
 		}

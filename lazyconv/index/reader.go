@@ -157,13 +157,24 @@ func (r *Reader) convert(t *tensor.Tensor, r0, r1 int64) ([]byte, error) {
 		if err := r.sources.verify(t.Src); err != nil {
 			return nil, err
 		}
-		width := (r1 - r0) * elem
-		band := max(1, min(srcRows, r.sizes.band/width))
+		// A strip of at least an eighth of each row is read as whole rows
+		// (one read per band) and cut out in memory; a narrower one with one
+		// read per row.
+		width, rowBytes := (r1-r0)*elem, cols*elem
+		var whole []byte
+		perRow := width
+		if width*8 >= rowBytes {
+			perRow = rowBytes
+		}
+		band := max(1, min(srcRows, r.sizes.band/perRow))
+		if perRow == rowBytes {
+			whole = make([]byte, band*rowBytes)
+		}
 		strip := make([]byte, band*width)
 		for i0 := int64(0); i0 < srcRows; i0 += band {
 			i1 := min(i0+band, srcRows)
 			piece := strip[:(i1-i0)*width]
-			if err := r.sources.readStrip(t.Src, piece, i0, i1, cols*elem, r0*elem, width); err != nil {
+			if err := r.sources.readStrip(t.Src, piece, whole, i0, i1, rowBytes, r0*elem, width); err != nil {
 				return nil, err
 			}
 			if err := transform.TransposeBand(rows[i0*elem:], srcRows, piece, i1-i0, r1-r0, int(elem)); err != nil {

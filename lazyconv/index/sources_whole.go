@@ -23,9 +23,21 @@ func (s *Sources) readRows(src *tensor.Source, p []byte, off int64, whole bool) 
 }
 
 // readStrip reads, from source rows [i0, i1) of a row-major source of
-// rowBytes per row, the width bytes starting at col, packed into p. The
-// caller has verified the tensor's checksum.
-func (s *Sources) readStrip(src *tensor.Source, p []byte, i0, i1, rowBytes, col, width int64) error {
+// rowBytes per row, the width bytes starting at col, packed into p. With a
+// scratch buffer for (i1-i0) whole rows it reads them in one go and cuts
+// the strip out; without, it reads each row's piece. The caller has
+// verified the tensor's checksum.
+func (s *Sources) readStrip(src *tensor.Source, p, rows []byte, i0, i1, rowBytes, col, width int64) error {
+	if rows != nil {
+		rows = rows[:(i1-i0)*rowBytes]
+		if err := s.readRaw(src, rows, i0*rowBytes); err != nil {
+			return err
+		}
+		for i := int64(0); i < i1-i0; i++ {
+			copy(p[i*width:(i+1)*width], rows[i*rowBytes+col:])
+		}
+		return nil
+	}
 	for i := i0; i < i1; i++ {
 		if err := s.readRaw(src, p[(i-i0)*width:(i-i0+1)*width], i*rowBytes+col); err != nil {
 			return err
