@@ -86,6 +86,9 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 		// Reads of up to 1 MiB per request; the kernel's readahead follows.
 		MaxWrite:     1 << 20,
 		MaxReadAhead: 1 << 20,
+		// Readahead requests are background requests: allow enough in
+		// flight that a 1 MiB-readahead stream and a few loaders overlap.
+		MaxBackground: 64,
 		// As root, mount(2) directly; otherwise (or if that fails) use fusermount3.
 		DirectMount: true,
 		Options:     []string{"ro"},
@@ -104,6 +107,11 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 	if err != nil {
 		chunks.Close()
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
+	}
+	if os.Geteuid() == 0 {
+		if err := SetReadahead(mountpoint, ReadaheadKB); err != nil {
+			o.Logger.Printf("%v (reads stay at the kernel's default readahead)", err)
+		}
 	}
 	dir, _ := filepath.Abs(mountpoint)
 	return &Mount{Server: server, dir: dir, models: ms, chunks: chunks}, nil

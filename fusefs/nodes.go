@@ -239,11 +239,8 @@ var (
 )
 
 func (h *fileHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	n, err := h.file.ReadAt(dest, off)
-	if err != nil && !isEOF(err) {
-		return nil, fs.ToErrno(err)
-	}
-	return fuse.ReadResultData(dest[:n]), 0
+	// go-fuse splices the range from the file, or reads it if it cannot.
+	return fuse.ReadResultFd(h.file.Fd(), off, len(dest)), 0
 }
 
 func (h *fileHandle) Release(ctx context.Context) syscall.Errno {

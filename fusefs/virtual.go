@@ -108,7 +108,13 @@ func (h *virtualHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.
 		}
 		return fuse.ReadResultData(f.Data[off:min(int64(len(f.Data)), off+int64(len(dest)))]), 0
 	}
-	n, err := h.lm.readers[name].ReadAt(dest, off)
+	r := h.lm.readers[name]
+	res, ok, err := directResult(r, len(dest), off)
+	if err == nil && !ok {
+		var n int
+		n, err = r.ReadAt(dest, off)
+		res = fuse.ReadResultData(dest[:n])
+	}
 	if err != nil {
 		h.lm.logOnce(h.node.st.models.logger, errors.New(filepath.Join(h.node.dir, name)+": "+err.Error()))
 		if errors.Is(err, index.ErrChanged) {
@@ -116,7 +122,7 @@ func (h *virtualHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.
 		}
 		return nil, syscall.EIO
 	}
-	return fuse.ReadResultData(dest[:n]), 0
+	return res, 0
 }
 
 func (h *virtualHandle) Release(ctx context.Context) syscall.Errno {

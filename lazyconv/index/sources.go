@@ -234,13 +234,7 @@ func (s *Sources) verify(src *tensor.Source) error {
 	if !src.HasCRC {
 		return nil
 	}
-	s.mu.Lock()
-	v, ok := s.verified[src]
-	if !ok {
-		v = &verification{}
-		s.verified[src] = v
-	}
-	s.mu.Unlock()
+	v := s.verification(src)
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.done {
