@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -15,6 +16,9 @@ import (
 	"github.com/ckptfs/ckptfs/cache"
 	"github.com/ckptfs/ckptfs/lazyconv/index"
 )
+
+// internalError starts the log line of a request that panicked.
+const internalError = "internal error (a bug in ckptfs, please report it)"
 
 // Options configure a mount.
 type Options struct {
@@ -92,6 +96,12 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 		// As root, mount(2) directly; otherwise (or if that fails) use fusermount3.
 		DirectMount: true,
 		Options:     []string{"ro"},
+		// A bug must not take the mount down or go unseen: the request
+		// fails with EIO and the log says where.
+		PanicHandler: func(v any) fuse.Status {
+			o.Logger.Printf("%s: %v\n%s", internalError, v, debug.Stack())
+			return fuse.EIO
+		},
 	}
 	if o.AllowOther {
 		// Other users get exactly the access the source files' modes give them.

@@ -41,6 +41,9 @@ func mountStore(t *testing.T, store string, cacheBytes int64) string {
 		if err := m.Unmount(); err != nil {
 			t.Errorf("unmount: %v", err)
 		}
+		if strings.Contains(logs.String(), internalError) {
+			t.Errorf("a request panicked")
+		}
 		if t.Failed() {
 			t.Logf("ckptfs log:\n%s", logs.String())
 		}
@@ -97,28 +100,59 @@ func TestModelFolderShowsGeneratedFiles(t *testing.T) {
 	}
 }
 
+// sampleModels lists the sample store's model folders: those the goldens
+// describe.
+func sampleModels(t *testing.T) []string {
+	t.Helper()
+	goldens, _ := filepath.Abs("../testdata/goldens")
+	var rels []string
+	err := filepath.WalkDir(goldens, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Name() == "golden.json" {
+			rel, _ := filepath.Rel(goldens, filepath.Dir(p))
+			rels = append(rels, rel)
+		}
+		return err
+	})
+	if err != nil || len(rels) < 10 {
+		t.Fatalf("sample models: %v %v", rels, err)
+	}
+	return rels
+}
+
 func TestVirtualFilesServeThePlannedBytes(t *testing.T) {
 	mnt := mountStore(t, sampleStore, 1<<20)
-	for _, name := range []string{"config.json", "tokenizer_config.json", model.TorchWeights, model.Safetensors} {
-		want := materialise(t, filepath.Join(sampleStore, bertBase), name)
-		path := filepath.Join(mnt, bertBase, name)
-		fi, err := os.Stat(path)
+	for _, rel := range sampleModels(t) {
+		m, err := model.LoadDir(filepath.Join(sampleStore, rel))
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", rel, err)
 		}
-		if fi.Size() != int64(len(want)) {
-			t.Errorf("%s: stat size %d, plan size %d", name, fi.Size(), len(want))
+		for name := range m.Files {
+			checkServesPlan(t, mnt, rel, name)
 		}
-		if fi.Mode().Perm()&0o222 != 0 {
-			t.Errorf("%s: mode %v is writable", name, fi.Mode())
-		}
-		got, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s: bytes through the mount differ from the plan", name)
-		}
+	}
+}
+
+// checkServesPlan compares the mount's file rel/name with its plan.
+func checkServesPlan(t *testing.T, mnt, rel, name string) {
+	t.Helper()
+	want := materialise(t, filepath.Join(sampleStore, rel), name)
+	path := filepath.Join(mnt, rel, name)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() != int64(len(want)) {
+		t.Errorf("%s/%s: stat size %d, plan size %d", rel, name, fi.Size(), len(want))
+	}
+	if fi.Mode().Perm()&0o222 != 0 {
+		t.Errorf("%s/%s: mode %v is writable", rel, name, fi.Mode())
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s/%s: bytes through the mount differ from the plan", rel, name)
 	}
 }
 
