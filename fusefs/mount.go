@@ -21,6 +21,10 @@ type Options struct {
 	AllowOther bool  // let other users in, with the kernel checking permissions
 	Debug      bool  // log every FUSE request
 	Logger     *log.Logger
+
+	// serverOnlyReadOnly leaves "ro" out of the kernel mount, so tests can
+	// check that the server refuses writes by itself.
+	serverOnlyReadOnly bool
 }
 
 // Mount is a mounted store.
@@ -72,6 +76,9 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 		// As root, mount(2) directly; otherwise (or if that fails) use fusermount3.
 		DirectMount: true,
 		Options:     []string{"ro"},
+	}
+	if o.serverOnlyReadOnly {
+		mountOpts.Options = nil
 	}
 	if o.AllowOther {
 		// Other users get exactly the access the source files' modes give them.

@@ -41,6 +41,8 @@ func inodeNumber(rel string) uint64 {
 // generated files.
 type dirNode struct {
 	fs.Inode
+	readOnlyNode
+	readOnlyDir
 	st  *store
 	rel string
 }
@@ -198,6 +200,7 @@ func fillAttr(a *fuse.Attr, st *syscall.Stat_t, ino uint64) {
 // fileNode is an original file of the store, served as it is.
 type fileNode struct {
 	fs.Inode
+	readOnlyNode
 	path string
 	ino  uint64
 }
@@ -217,7 +220,7 @@ func (f *fileNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Attr
 }
 
 func (f *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
+	if isWriteOpen(flags) {
 		return nil, 0, syscall.EROFS
 	}
 	file, err := os.Open(f.path)

@@ -16,6 +16,7 @@ import (
 // virtualNode is a generated file of a model folder.
 type virtualNode struct {
 	fs.Inode
+	readOnlyNode
 	st     *store
 	dir    string
 	family *conversion.Family
@@ -58,7 +59,7 @@ func (v *virtualNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.A
 }
 
 func (v *virtualNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
+	if isWriteOpen(flags) {
 		return nil, 0, syscall.EROFS
 	}
 	if lm := v.model(); lm.err != nil {
