@@ -19,8 +19,11 @@ import (
 type Options struct {
 	CacheBytes int64 // bound on converted chunks held in memory
 	AllowOther bool  // let other users in, with the kernel checking permissions
-	Debug      bool  // log every FUSE request
-	Logger     *log.Logger
+	// FollowSymlinks follows symlinks that lead outside the store; without
+	// it they are hidden.
+	FollowSymlinks bool
+	Debug          bool // log every FUSE request
+	Logger         *log.Logger
 
 	// serverOnlyReadOnly leaves "ro" out of the kernel mount, so tests can
 	// check that the server refuses writes by itself.
@@ -64,6 +67,8 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 		return nil, err
 	}
 	ms := newModels(chunks, o.Logger)
+	st := &store{root: root, models: ms, followSymlinks: o.FollowSymlinks, logger: o.Logger}
+	ms.precheck = st.checkModelLinks
 	timeout := attrTimeout
 	mountOpts := fuse.MountOptions{
 		FsName:     root,
@@ -84,7 +89,7 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 		// Other users get exactly the access the source files' modes give them.
 		mountOpts.Options = append(mountOpts.Options, "default_permissions")
 	}
-	server, err := fs.Mount(mountpoint, &dirNode{st: &store{root: root, models: ms}}, &fs.Options{
+	server, err := fs.Mount(mountpoint, &dirNode{st: st}, &fs.Options{
 		MountOptions:    mountOpts,
 		EntryTimeout:    &timeout,
 		AttrTimeout:     &timeout,

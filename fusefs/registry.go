@@ -16,6 +16,9 @@ import (
 type models struct {
 	chunks *cache.Chunks
 	logger *log.Logger
+	// precheck, if set, vets a folder before it is loaded; its error is
+	// the model's.
+	precheck func(dir string) error
 
 	mu    sync.Mutex
 	byDir map[string]*loadedModel
@@ -48,7 +51,12 @@ func (ms *models) get(dir string, family *conversion.Family) *loadedModel {
 	}
 	ms.mu.Unlock()
 	lm.once.Do(func() {
-		lm.model, lm.err = model.Load(dir, family)
+		if ms.precheck != nil {
+			lm.err = ms.precheck(dir)
+		}
+		if lm.err == nil {
+			lm.model, lm.err = model.Load(dir, family)
+		}
 		if lm.err != nil {
 			lm.logOnce(ms.logger, lm.err)
 			return
