@@ -32,15 +32,16 @@ var (
 	_ fs.NodeGetattrer = (*virtualNode)(nil)
 )
 
-// fillAttr describes the file. A model that cannot be loaded shows its
-// generated files with size 0; opening them fails with EIO.
+// fillAttr describes the file, its owner, group and mode derived from its
+// sources. A model that cannot be loaded shows its generated files with
+// size 0; opening them fails with EIO.
 func (v *virtualNode) fillAttr(a *fuse.Attr) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(v.dir, &st); err == nil {
 		a.FromStat(&st)
 	}
 	a.Ino = v.ino
-	a.Mode = syscall.S_IFREG | 0o444
+	v.st.setGeneratedOwnership(a, v.dir)
 	a.Nlink = 1
 	a.Size = 0
 	lm := v.model()
