@@ -77,9 +77,10 @@ func (s *store) open(rel string) (*os.File, error) {
 		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	}
 	fd, err := unix.Openat2(unix.AT_FDCWD, real, &how)
-	if errors.Is(err, unix.ENOSYS) {
-		// Kernels before 5.6: at least the last component is not followed.
-		return os.OpenFile(real, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
+		// No openat2 (kernels before 5.6, or a seccomp filter that
+		// refuses it): open, then check where the descriptor leads.
+		return s.openChecked(rel, real)
 	}
 	if errors.Is(err, unix.ELOOP) {
 		return nil, &outsideError{path: filepath.Join(s.root, rel), target: "a symlink repointed while open"}
@@ -88,6 +89,21 @@ func (s *store) open(rel string) (*os.File, error) {
 		return nil, &os.PathError{Op: "open", Path: real, Err: err}
 	}
 	return os.NewFile(uintptr(fd), real), nil
+}
+
+// openChecked opens real without following a last symlink and makes sure
+// the file opened is inside the store, as the kernel names it.
+func (s *store) openChecked(rel, real string) (*os.File, error) {
+	f, err := os.OpenFile(real, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	opened, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	if err != nil || !s.inside(opened) {
+		f.Close()
+		return nil, &outsideError{path: filepath.Join(s.root, rel), target: opened}
+	}
+	return f, nil
 }
 
 // checkModelLinks refuses to load a model folder whose files include a

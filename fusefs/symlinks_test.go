@@ -191,3 +191,31 @@ func TestFollowSymlinksFollowsLinksLeadingOutside(t *testing.T) {
 		t.Errorf("a model whose shard is a link outside: %v, or differs", err)
 	}
 }
+
+// TestOpenCheckedRefusesADescriptorOutside covers the open used where
+// openat2 is missing: it trusts only where the opened descriptor leads.
+func TestOpenCheckedRefusesADescriptorOutside(t *testing.T) {
+	root, outside := linkStore(t)
+	s := &store{root: root}
+	f, err := s.openChecked("m/vocab.txt", filepath.Join(root, "m", "vocab.txt"))
+	if err != nil {
+		t.Fatalf("a file inside: %v", err)
+	}
+	f.Close()
+	// As if the path had been swapped for one leading outside between the
+	// check and the open.
+	var oe *outsideError
+	if f, err := s.openChecked("links/swap", filepath.Join(outside, "secret.txt")); !errors.As(err, &oe) {
+		if f != nil {
+			f.Close()
+		}
+		t.Errorf("a descriptor outside the store: %v, want refused", err)
+	}
+	// A last component that is a symlink is not followed at all.
+	if f, err := s.openChecked("links/in_file", filepath.Join(root, "links", "in_file")); !errors.Is(err, syscall.ELOOP) {
+		if f != nil {
+			f.Close()
+		}
+		t.Errorf("a symlink as the last component: %v, want ELOOP", err)
+	}
+}
