@@ -6,7 +6,7 @@ BIN      := bin/ckptfs
 STORE    ?= testdata/store
 MNT      ?= mnt
 
-.PHONY: build run test bench fixtures vet clean
+.PHONY: build run test bench microbench fixtures vet clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ckptfs
@@ -26,7 +26,17 @@ run: build
 test:
 	bash scripts/test.sh
 
-bench:
+# The figures of issue 5 against baselines measured in the same run (root:
+# cold figures drop the page cache). BENCH_ARGS='-only B1,B9' runs a subset;
+# B7 runs when CKPTFS_FIXTURES_VENV names the fixtures' venv.
+VENV       ?= .venv
+BENCH_ARGS ?=
+bench: build
+	$(GO) build -o bin/bench ./tools/bench
+	bin/bench -ckptfs $(BIN) -venv $(VENV) $(BENCH_ARGS)
+
+# Go micro-benchmarks of single packages.
+microbench:
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./...
 
 # Regenerate testdata/ with TensorFlow and transformers 4.x (the oracle).

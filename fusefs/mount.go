@@ -13,6 +13,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/ckptfs/ckptfs/cache"
+	"github.com/ckptfs/ckptfs/lazyconv/index"
 )
 
 // Options configure a mount.
@@ -24,22 +25,30 @@ type Options struct {
 	FollowSymlinks bool
 	Debug          bool // log every FUSE request
 	Logger         *log.Logger
+	// Recheck is how often, at most, a model folder's files are checked for
+	// changes (on lookup and open); the kernel trusts names and attributes
+	// for as long. Default 2s.
+	Recheck time.Duration
+	// Opener opens source files (default: the local file system); tests
+	// put faults under the mount through it.
+	Opener index.Opener
 
 	// serverOnlyReadOnly leaves "ro" out of the kernel mount, so tests can
 	// check that the server refuses writes by itself.
 	serverOnlyReadOnly bool
 }
 
+// defaultRecheck: a new checkpoint step shows up within seconds, and a
+// busy loader's lookups cost at most one stat per file per interval.
+const defaultRecheck = 2 * time.Second
+
 // Mount is a mounted store.
 type Mount struct {
 	Server *fuse.Server
+	dir    string // the mountpoint, absolute
 	models *models
 	chunks *cache.Chunks
 }
-
-// attrTimeout is how long the kernel may trust names and attributes; the
-// store changes rarely, but a renamed checkpoint should show up soon.
-const attrTimeout = 5 * time.Second
 
 // New mounts store at mountpoint and starts serving.
 func New(storeDir, mountpoint string, o Options) (*Mount, error) {
@@ -66,10 +75,18 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 	if err != nil {
 		return nil, err
 	}
-	ms := newModels(chunks, o.Logger)
+	if o.Recheck <= 0 {
+		o.Recheck = defaultRecheck
+	}
+	if o.Opener == nil {
+		o.Opener = index.OSOpener{}
+	}
+	ms := newModels(chunks, o.Logger, o.Opener, o.Recheck)
 	st := &store{root: root, models: ms, followSymlinks: o.FollowSymlinks, logger: o.Logger}
 	ms.precheck = st.checkModelLinks
-	timeout := attrTimeout
+	// The kernel asks again after the recheck interval, so a changed model
+	// is looked up anew and gets its new inodes.
+	timeout := o.Recheck
 	mountOpts := fuse.MountOptions{
 		FsName:     root,
 		Name:       "ckptfs",
@@ -78,6 +95,9 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 		// Reads of up to 1 MiB per request; the kernel's readahead follows.
 		MaxWrite:     1 << 20,
 		MaxReadAhead: 1 << 20,
+		// Readahead requests are background requests: allow enough in
+		// flight that a 1 MiB-readahead stream and a few loaders overlap.
+		MaxBackground: 64,
 		// As root, mount(2) directly; otherwise (or if that fails) use fusermount3.
 		DirectMount: true,
 		Options:     []string{"ro"},
@@ -100,7 +120,13 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 		chunks.Close()
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
-	return &Mount{Server: server, models: ms, chunks: chunks}, nil
+	if os.Geteuid() == 0 {
+		if err := SetReadahead(mountpoint, ReadaheadKB); err != nil {
+			o.Logger.Printf("%v (reads stay at the kernel's default readahead)", err)
+		}
+	}
+	dir, _ := filepath.Abs(mountpoint)
+	return &Mount{Server: server, dir: dir, models: ms, chunks: chunks}, nil
 }
 
 // Unmount detaches the file system and waits for the server to stop.

@@ -110,7 +110,7 @@ func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 			// A model that loads lists what it generates; one that fails
 			// lists every name, so its errors show as EIO on open.
 			if !seen[name] && (lm.err != nil || lm.model.Files[name] != nil) {
-				list = append(list, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: inodeNumber(filepath.Join(d.rel, name))})
+				list = append(list, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: lm.inodeNumber(filepath.Join(d.rel, name))})
 			}
 		}
 	}
@@ -143,10 +143,11 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	if !ok || !slices.Contains(model.Generated(f), name) {
 		return nil, syscall.ENOENT
 	}
-	if lm := d.st.models.get(d.path(), f); lm.err == nil && lm.model.Files[name] == nil {
+	lm := d.st.models.get(d.path(), f)
+	if lm.err == nil && lm.model.Files[name] == nil {
 		return nil, syscall.ENOENT // this folder does not generate it (no tokenizer model beside, say)
 	}
-	v := &virtualNode{st: d.st, dir: d.path(), family: f, name: name, ino: inodeNumber(rel)}
+	v := &virtualNode{st: d.st, dir: d.path(), family: f, name: name, ino: lm.inodeNumber(rel), lm: lm}
 	v.fillAttr(&out.Attr)
 	return d.NewInode(ctx, v, fs.StableAttr{Mode: syscall.S_IFREG, Ino: v.ino}), 0
 }
@@ -229,11 +230,8 @@ var (
 )
 
 func (h *fileHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	n, err := h.file.ReadAt(dest, off)
-	if err != nil && !isEOF(err) {
-		return nil, fs.ToErrno(err)
-	}
-	return fuse.ReadResultData(dest[:n]), 0
+	// go-fuse splices the range from the file, or reads it if it cannot.
+	return fuse.ReadResultFd(h.file.Fd(), off, len(dest)), 0
 }
 
 func (h *fileHandle) Release(ctx context.Context) syscall.Errno {

@@ -1,7 +1,6 @@
 package fusefs
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"log"
@@ -9,30 +8,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
-
-// syncBuffer is a log destination that tests read while the server writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // mountWithOptions mounts store with o for the duration of the test and
 // returns the mountpoint and the server's log. A machine that cannot mount

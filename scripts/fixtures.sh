@@ -4,8 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=tools/fixtures/.venv
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r tools/fixtures/requirements.txt
-fi
+bash scripts/venv.sh "$venv" tools/fixtures/requirements.txt
 TF_CPP_MIN_LOG_LEVEL=2 "$venv/bin/python" tools/fixtures/make_fixtures.py --out testdata

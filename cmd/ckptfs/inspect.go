@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -29,11 +30,11 @@ the transform applied; then the tied names and every variable left out.`,
 			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ORIGINAL\tHF NAME\tDTYPE\tSHAPE\tTRANSFORM")
 			for _, t := range m.Conv.Tensors {
-				shape := tensor.FormatShape(t.Src.Shape)
-				if !tensor.ShapeEqual(t.Shape, t.Src.Shape) {
-					shape += " -> " + tensor.FormatShape(t.Shape)
+				shape := tensor.FormatShape(t.Shape)
+				if t.Src != nil && !tensor.ShapeEqual(t.Shape, t.Src.Shape) {
+					shape = tensor.FormatShape(t.Src.Shape) + " -> " + shape
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Src.Name, t.Name, t.DType, shape, t.TransformName())
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.SourceName(), t.Name, t.DType, shape, t.TransformName())
 			}
 			w.Flush()
 			for _, k := range m.Conv.Keys {
@@ -42,7 +43,7 @@ the transform applied; then the tied names and every variable left out.`,
 				}
 			}
 			if n := len(m.Conv.Skipped); n > 0 {
-				fmt.Fprintf(out, "\nskipped:      %d optimizer and bookkeeping variables (adam_m, adam_v, global_step, ...)\n", n)
+				fmt.Fprintf(out, "\nskipped:      %d optimizer and bookkeeping variables: %s\n", n, countByKind(m.Conv.Skipped))
 			}
 			if len(m.Conv.Unused) > 0 {
 				fmt.Fprintf(out, "\nnot used by the model (%d):\n", len(m.Conv.Unused))
@@ -55,4 +56,24 @@ the transform applied; then the tied names and every variable left out.`,
 			return nil
 		},
 	}
+}
+
+// countByKind summarises skipped variables by their last name component
+// (adam_m, adam_v, global_step, ...), in order of first appearance: the
+// slots of every weight would bury the listing.
+func countByKind(names []string) string {
+	var kinds []string
+	count := map[string]int{}
+	for _, n := range names {
+		kind := n[strings.LastIndex(n, "/")+1:]
+		if count[kind] == 0 {
+			kinds = append(kinds, kind)
+		}
+		count[kind]++
+	}
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%s %d", k, count[k])
+	}
+	return strings.Join(parts, ", ")
 }

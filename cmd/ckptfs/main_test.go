@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -51,9 +52,20 @@ func TestInspectShowsNamesShapesTransformsAndLeftovers(t *testing.T) {
 			t.Errorf("inspect output lacks %q:\n%s", want, out)
 		}
 	}
+	// ALBERT's LAMB slots (lamb_optimizer.py names them adam_m/adam_v) for
+	// each of 80 weights, and the step counter.
+	out = run(t, inspectCommand(), "../../testdata/store/albert/pretraining_run_2groups_2inner-tiny")
+	if !strings.Contains(out, "skipped:      161 optimizer and bookkeeping variables: ") ||
+		!strings.Contains(out, "adam_m 80") || !strings.Contains(out, "adam_v 80") || !strings.Contains(out, "global_step 1") {
+		t.Errorf("inspect does not list the skipped LAMB slots:\n%s", out)
+	}
 	out = run(t, inspectCommand(), "../../testdata/store/google/uncased_L-2_H-32_A-4")
 	if !strings.Contains(out, "tied:         cls.predictions.decoder.weight = bert.embeddings.word_embeddings.weight") {
 		t.Errorf("inspect does not show the tied decoder:\n%s", out)
+	}
+	out = run(t, inspectCommand(), "../../testdata/store/transfo-xl/wt103-tiny/model")
+	if !regexp.MustCompile(`\(computed\)\s+transformer\.pos_emb\.inv_freq\s+float32\s+\[8\]\s+computed`).MatchString(out) {
+		t.Errorf("inspect does not show the computed buffer:\n%s", out)
 	}
 }
 

@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ckptfs/ckptfs/lazyconv/conversion"
 	"github.com/ckptfs/ckptfs/lazyconv/dtype"
+	"github.com/ckptfs/ckptfs/lazyconv/spm"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
 	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
 )
@@ -23,7 +25,7 @@ const ConfigFile = "albert_config.json"
 var Family = conversion.Family{
 	Kind:      "albert",
 	Detect:    detect,
-	Generated: []string{"config.json", "tokenizer_config.json", "spiece.model"},
+	Generated: []string{"config.json", "tokenizer_config.json", "spiece.model", "tokenizer.json"},
 	Convert:   convert,
 }
 
@@ -104,6 +106,9 @@ func convert(dir string) (*conversion.Conversion, error) {
 			conv.Skipped = append(conv.Skipped, e.Name)
 			continue
 		}
+		if err := checkGroups(parts, cfg); err != nil {
+			return nil, fmt.Errorf("%s: tensor %s: %w", ck.IndexPath(), e.Name, err)
+		}
 		key, transpose := hfName(parts, known)
 		if _, isParam := shapeOf(params, key); !isParam || byKey[key] != nil {
 			conv.Unused = append(conv.Unused, leftover(e))
@@ -132,6 +137,30 @@ func convert(dir string) (*conversion.Conversion, error) {
 		return nil, err
 	}
 	return conv, nil
+}
+
+// checkGroups refuses a layer group or inner group (layer) index beyond
+// what albert_config.json declares: the reference crashes on such a
+// variable, and mapping it anywhere would serve a model other than the
+// checkpoint's.
+func checkGroups(parts []string, c *Config) error {
+	for i := 0; i+1 < len(parts); i++ {
+		var limit int64
+		var what, key string
+		switch parts[i] {
+		case "albert_layer_groups":
+			limit, what, key = c.NumGroups, "layer group", "num_hidden_groups"
+		case "albert_layers":
+			limit, what, key = c.InnerGroupNum, "inner group", "inner_group_num"
+		default:
+			continue
+		}
+		n, err := strconv.ParseInt(parts[i+1], 10, 64)
+		if err == nil && n >= limit {
+			return fmt.Errorf("%s %d is beyond %s %d in %s", what, n, key, limit, c.Path)
+		}
+	}
+	return nil
 }
 
 func leftover(e *tfbundle.Entry) conversion.Leftover {
@@ -185,10 +214,13 @@ func stateDict(c *Config) []conversion.Param {
 }
 
 // generatedFiles makes config.json (the original keys, sorted as
-// transformers writes them, plus model_type and architectures), the
-// tokenizer config, and spiece.model: the release's SentencePiece model
-// (30k-clean.model, or the folder's only *.model) under the name
-// transformers expects.
+// transformers writes them, plus model_type and architectures) and, when
+// the folder has a SentencePiece model (30k-clean.model, or the first
+// *.model), the tokenizer files: that model under the name transformers
+// expects (spiece.model), tokenizer_config.json, and tokenizer.json (see
+// tokenizerJSON; left out for a model it cannot reproduce or parse). A
+// folder without one (a run_pretraining.py output, say) gets no tokenizer
+// files.
 func generatedFiles(dir string, c *Config) (map[string][]byte, error) {
 	out := map[string]any{"model_type": "albert", "architectures": []string{"AlbertForPreTraining"}}
 	for k, v := range c.raw {
@@ -198,29 +230,49 @@ func generatedFiles(dir string, c *Config) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	files := map[string][]byte{"config.json": append(config, '\n')}
+	models, err := filepath.Glob(filepath.Join(dir, "*.model"))
+	if err != nil || len(models) == 0 {
+		return files, err
+	}
+	sort.Strings(models)
+	choice := models[0]
+	for _, m := range models {
+		if filepath.Base(m) == "30k-clean.model" {
+			choice = m
+		}
+	}
+	data, err := os.ReadFile(choice)
+	if err != nil {
+		return nil, err
+	}
+	// The release's pieces are lower case; AlbertTokenizer's defaults.
+	const lowerCase, keepAccents = true, false
 	tok, err := json.MarshalIndent(map[string]any{
 		"tokenizer_class":  "AlbertTokenizer",
-		"do_lower_case":    true,
-		"keep_accents":     false,
+		"do_lower_case":    lowerCase,
+		"keep_accents":     keepAccents,
 		"remove_space":     true,
 		"model_max_length": c.MaxPositions,
 	}, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	files := map[string][]byte{"config.json": append(config, '\n'), "tokenizer_config.json": append(tok, '\n')}
-	models, _ := filepath.Glob(filepath.Join(dir, "*.model"))
-	sort.Strings(models)
-	if len(models) > 0 {
-		choice := models[0]
-		for _, m := range models {
-			if filepath.Base(m) == "30k-clean.model" {
-				choice = m
-			}
-		}
-		if files["spiece.model"], err = os.ReadFile(choice); err != nil {
-			return nil, err
-		}
+	files["spiece.model"] = data
+	files["tokenizer_config.json"] = append(tok, '\n')
+	// A model that does not parse is still served as it is, so that the
+	// weights stay readable and the tokenizer library reports the file's
+	// fault when it loads it; only tokenizer.json is left out.
+	sp, err := spm.Parse(choice, data)
+	if err != nil {
+		return files, nil
+	}
+	tokJSON, ok, err := tokenizerJSON(sp, lowerCase, keepAccents)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", choice, err)
+	}
+	if ok {
+		files["tokenizer.json"] = tokJSON
 	}
 	return files, nil
 }

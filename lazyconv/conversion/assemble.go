@@ -37,8 +37,12 @@ func Assemble(params []Param, byKey map[string]*tensor.Tensor, configPath string
 			continue
 		}
 		if !tensor.ShapeEqual(t.Shape, p.Shape) {
+			file := configPath
+			if t.Src != nil {
+				file = t.Src.File
+			}
 			return nil, nil, fmt.Errorf("%s: tensor %s: shape %s does not match %s from %s (want %s)",
-				t.Src.File, t.Src.Name, tensor.FormatShape(t.Shape), p.Key, configPath, tensor.FormatShape(p.Shape))
+				file, t.SourceName(), tensor.FormatShape(t.Shape), p.Key, configPath, tensor.FormatShape(p.Shape))
 		}
 		index[p.Key] = len(tensors)
 		keys = append(keys, layout.Key{Name: p.Key, Tensor: len(tensors)})

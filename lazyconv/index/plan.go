@@ -93,11 +93,16 @@ func (b *Builder) Literal(data []byte) {
 // Zeros appends n zero bytes (alignment padding).
 func (b *Builder) Zeros(n int) { b.Literal(make([]byte, n)) }
 
-// Tensor appends all output bytes of tensor i of the plan.
+// Tensor appends all output bytes of tensor i of the plan. A computed
+// tensor's bytes are a literal run: they are known already.
 func (b *Builder) Tensor(i int) {
 	t := b.plan.Tensors[i]
 	n := t.Bytes()
 	if n == 0 {
+		return
+	}
+	if t.Computed() {
+		b.Literal(t.Data)
 		return
 	}
 	kind := Source

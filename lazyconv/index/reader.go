@@ -19,13 +19,25 @@ type Reader struct {
 	id      string // distinguishes this model's chunks in the shared cache
 	chunks  *cache.Chunks
 	sources *Sources
+	ahead   readAhead
+	sizes   sizes
+}
+
+// sizes are the cuts a Reader makes; tests shrink them.
+type sizes struct {
+	whole  int64 // largest tensor converted in one piece
+	chunk  int64 // target chunk size of larger ones
+	window int64 // how far ahead of a sequential reader to prepare
+	band   int64 // source bytes a chunk of a larger transpose reads at once
+	slack  int64 // how far from a stream's end a read still continues it
 }
 
 // NewReader serves plan. id must identify the model and the state of its
 // sources (chunks are cached under it); sources may be shared by the
 // readers of one model so checksums are verified once.
 func NewReader(id string, plan *Plan, chunks *cache.Chunks, sources *Sources) *Reader {
-	return &Reader{plan: plan, id: id, chunks: chunks, sources: sources}
+	return &Reader{plan: plan, id: id, chunks: chunks, sources: sources,
+		sizes: sizes{whole: wholeTensorMax, chunk: chunkTarget, window: prefetchWindow, band: stripBand, slack: sequentialSlack}}
 }
 
 // Size is the virtual file's length.
@@ -51,6 +63,7 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 		p = p[n:]
 		off += n
 	}
+	r.afterRead(off-int64(total), off)
 	return total, nil
 }
 
@@ -68,13 +81,11 @@ func (r *Reader) readRun(run *Run, p []byte, within int64) error {
 
 // readConverted copies converted bytes [off, off+len(p)) of tensor t.
 func (r *Reader) readConverted(t *tensor.Tensor, p []byte, off int64) error {
-	rowBytes, rowsPerChunk := chunking(t)
+	rowBytes, rowsPerChunk := r.chunking(t)
 	chunkBytes := rowBytes * rowsPerChunk
 	for len(p) > 0 {
 		c := off / chunkBytes
-		data, err := r.chunks.Get(fmt.Sprintf("%s\x00%s\x00%d", r.id, t.Name, c), func() ([]byte, error) {
-			return r.convert(t, c*rowsPerChunk, min((c+1)*rowsPerChunk, t.Shape[0]))
-		})
+		data, err := r.chunk(t, c)
 		if err != nil {
 			return err
 		}
@@ -94,31 +105,81 @@ func outputRows(t *tensor.Tensor) int64 {
 	return t.Shape[0]
 }
 
-// chunking cuts a converted tensor into whole output rows.
-func chunking(t *tensor.Tensor) (rowBytes, rowsPerChunk int64) {
+// wholeTensorMax is the largest tensor converted in one piece: reading its
+// source once, checksumming and converting that one buffer costs less than
+// cutting it, and every model's kernels but the largest fit.
+const wholeTensorMax = 32 << 20
+
+// stripBand bounds the source bytes a chunk of a larger transposed tensor
+// holds at once.
+const stripBand = 2 << 20
+
+// chunking cuts a converted tensor into whole output rows: one chunk up to
+// wholeTensorMax, chunks of about chunkTarget beyond.
+func (r *Reader) chunking(t *tensor.Tensor) (rowBytes, rowsPerChunk int64) {
 	rowBytes = t.Bytes() / outputRows(t)
-	rowsPerChunk = max(1, chunkTarget/rowBytes)
+	if t.Bytes() <= r.sizes.whole {
+		return rowBytes, outputRows(t)
+	}
+	rowsPerChunk = max(1, r.sizes.chunk/rowBytes)
 	return rowBytes, rowsPerChunk
 }
 
 // convert computes output rows [r0, r1) of tensor t: the rows in the
 // source's dtype (transposed if asked), then widened if the output dtype is
-// wider.
+// wider. A whole tensor is read once and checksummed on the buffer that is
+// converted; a chunk of a larger one reads only the source bytes it needs.
 func (r *Reader) convert(t *tensor.Tensor, r0, r1 int64) ([]byte, error) {
 	fail := func(err error) error { return fmt.Errorf("%s: tensor %s: %w", t.Src.File, t.Src.Name, err) }
-	src := make([]byte, t.Src.Bytes())
-	if err := r.sources.ReadAt(t.Src, src, 0); err != nil {
-		return nil, err
-	}
+	whole := r0 == 0 && r1 == outputRows(t)
 	srcRowBytes := t.Src.Bytes() / outputRows(t)
-	var rows []byte
+	rows := make([]byte, (r1-r0)*srcRowBytes)
 	switch t.Transform {
 	case tensor.Identity:
-		rows = src[r0*srcRowBytes : r1*srcRowBytes]
+		if err := r.sources.readRows(t.Src, rows, r0*srcRowBytes, whole); err != nil {
+			return nil, err
+		}
 	case tensor.Transpose2D:
-		rows = make([]byte, (r1-r0)*srcRowBytes)
-		if err := transform.TransposeRows(rows, src, t.Src.Shape[0], t.Src.Shape[1], r0, r1, t.Src.DType.Size()); err != nil {
-			return nil, fail(err)
+		srcRows, cols, elem := t.Src.Shape[0], t.Src.Shape[1], int64(t.Src.DType.Size())
+		if whole {
+			src := make([]byte, t.Src.Bytes())
+			if err := r.sources.readRows(t.Src, src, 0, true); err != nil {
+				return nil, err
+			}
+			if err := transform.TransposeRows(rows, src, srcRows, cols, r0, r1, int(elem)); err != nil {
+				return nil, fail(err)
+			}
+			break
+		}
+		// Output rows [r0, r1) are source columns [r0, r1): read that strip
+		// of the source a band of rows at a time and transpose each band
+		// into place, so the chunk needs little memory beyond itself.
+		if err := r.sources.verify(t.Src); err != nil {
+			return nil, err
+		}
+		// A strip of at least an eighth of each row is read as whole rows
+		// (one read per band) and cut out in memory; a narrower one with one
+		// read per row.
+		width, rowBytes := (r1-r0)*elem, cols*elem
+		var whole []byte
+		perRow := width
+		if width*8 >= rowBytes {
+			perRow = rowBytes
+		}
+		band := max(1, min(srcRows, r.sizes.band/perRow))
+		if perRow == rowBytes {
+			whole = make([]byte, band*rowBytes)
+		}
+		strip := make([]byte, band*width)
+		for i0 := int64(0); i0 < srcRows; i0 += band {
+			i1 := min(i0+band, srcRows)
+			piece := strip[:(i1-i0)*width]
+			if err := r.sources.readStrip(t.Src, piece, whole, i0, i1, rowBytes, r0*elem, width); err != nil {
+				return nil, err
+			}
+			if err := transform.TransposeBand(rows[i0*elem:], srcRows, piece, i1-i0, r1-r0, int(elem)); err != nil {
+				return nil, fail(err)
+			}
 		}
 	default:
 		return nil, fail(fmt.Errorf("unknown transform %d", t.Transform))

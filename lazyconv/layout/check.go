@@ -21,7 +21,8 @@ func knownDType(d dtype.DType) bool {
 
 // checkTensor reports why tensor i cannot be laid out, if it cannot: its
 // byte size and every stride must fit in int64, and its source, when given,
-// must hold exactly the output's bytes.
+// must hold exactly the output's bytes; a computed tensor's data must be
+// exactly its bytes.
 func checkTensor(i int, t *tensor.Tensor) error {
 	if t == nil {
 		return fmt.Errorf("tensor %d is missing", i)
@@ -46,12 +47,20 @@ func checkTensor(i int, t *tensor.Tensor) error {
 	if !ok {
 		return fmt.Errorf("tensor %s: shape %s is too large", t.Name, tensor.FormatShape(t.Shape))
 	}
+	if t.Src == nil {
+		if t.Data == nil {
+			return fmt.Errorf("tensor %s: neither a source nor computed data", t.Name)
+		}
+		if int64(len(t.Data)) != size {
+			return fmt.Errorf("tensor %s: computed data holds %d bytes but %s %s needs %d", t.Name, len(t.Data), t.DType, tensor.FormatShape(t.Shape), size)
+		}
+		return nil
+	}
 	// The source holds the same elements, possibly of a narrower dtype that
 	// the conversion widens.
-	if t.Src != nil && (!knownDType(t.Src.DType) || t.Src.Bytes() != elements*int64(t.Src.DType.Size())) {
+	if !knownDType(t.Src.DType) || t.Src.Bytes() != elements*int64(t.Src.DType.Size()) {
 		return fmt.Errorf("tensor %s: source %s holds %d bytes but %s %s needs %d", t.Name, t.Src.Name, t.Src.Bytes(), t.Src.DType, tensor.FormatShape(t.Shape), elements*int64(t.Src.DType.Size()))
 	}
-	_ = size
 	return nil
 }
 

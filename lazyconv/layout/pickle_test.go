@@ -75,7 +75,7 @@ func TestStatePickleMatchesTorchSmall(t *testing.T) {
 	}
 	// torch.save(OrderedDict(w=torch.zeros(2, 3, 4, 5))): one item uses
 	// SETITEM, a 4-d shape a MARKed tuple.
-	w := &tensor.Tensor{Name: "w", DType: dtype.F32, Shape: []int64{2, 3, 4, 5}}
+	w := declaredTensor("w", dtype.F32, 2, 3, 4, 5)
 	want := "\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01X\x01\x00\x00\x00wq\x02ctorch._utils\n_rebuild_tensor_v2\nq\x03((X\x07\x00\x00\x00storageq\x04ctorch\nFloatStorage\nq\x05X\x01\x00\x00\x000q\x06X\x03\x00\x00\x00cpuq\x07Kxtq\x08QK\x00(K\x02K\x03K\x04K\x05tq\t(K<K\x14K\x05K\x01tq\n\x89h\x00)Rq\x0btq\x0cRq\rs."
 	if got := torchPickle(t, []*tensor.Tensor{w}, []Key{{"w", 0}}); string(got) != want {
 		t.Errorf("single tensor:\n got %q\nwant %q", got, want)
@@ -119,12 +119,12 @@ func TestStatePickleMatchesTorchMany(t *testing.T) {
 		}
 		shape := [][]int64{{int64(i + 1)}, {2, int64(i % 7)}, {}, {1, 2, 3, 4}}[i%4]
 		keys = append(keys, Key{fmt.Sprintf("k%d", i), len(tensors)})
-		tensors = append(tensors, &tensor.Tensor{Name: fmt.Sprintf("t%d", i), DType: dts[i%3], Shape: shape})
+		tensors = append(tensors, declaredTensor(fmt.Sprintf("t%d", i), dts[i%3], shape...))
 	}
 	keys = append(keys, Key{"mid", len(tensors)}, Key{"huge", len(tensors) + 1})
 	tensors = append(tensors,
-		&tensor.Tensor{Name: "mid", DType: dtype.F32, Shape: []int64{70000}},
-		&tensor.Tensor{Name: "huge", DType: dtype.U8, Shape: []int64{3, 1 << 31}})
+		declaredTensor("mid", dtype.F32, 70000),
+		declaredTensor("huge", dtype.U8, 3, 1<<31))
 
 	got := torchPickle(t, tensors, keys)
 	sum := sha256.Sum256(got)

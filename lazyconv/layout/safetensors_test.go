@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ckptfs/ckptfs/lazyconv/dtype"
+	"github.com/ckptfs/ckptfs/lazyconv/index"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
 )
 
@@ -158,7 +159,9 @@ func TestSafetensorsRejects(t *testing.T) {
 		"nil tensor":         {nil},
 		"negative dimension": {{Name: "a", DType: dtype.F32, Shape: []int64{2, -1}}},
 		"size overflow":      {{Name: "a", DType: dtype.I64, Shape: []int64{1 << 62}}},
-		"total overflow":     {{Name: "a", DType: dtype.U8, Shape: []int64{math.MaxInt64}}, {Name: "b", DType: dtype.U8, Shape: []int64{2}}},
+		"total overflow":     {declaredTensor("a", dtype.U8, math.MaxInt64), declaredTensor("b", dtype.U8, 2)},
+		"no source, no data": {{Name: "a", DType: dtype.F32, Shape: []int64{1}}},
+		"computed too short": {{Name: "a", DType: dtype.F32, Shape: []int64{2}, Data: f32Bytes(1)}},
 	}
 	for name, tensors := range cases {
 		if _, err := Safetensors(tensors); err == nil {
@@ -175,5 +178,28 @@ func TestSafetensorsEmpty(t *testing.T) {
 	file := materialise(t, plan)
 	if want := "\x20\x00\x00\x00\x00\x00\x00\x00" + `{"__metadata__":{"format":"pt"}}`; string(file) != want {
 		t.Errorf("empty file %q", file)
+	}
+}
+
+// A computed tensor (no source) is laid out as a literal run of its data,
+// among tensors read from a source.
+func TestSafetensorsComputedTensor(t *testing.T) {
+	tensors := []*tensor.Tensor{
+		sourceTensor(t, "b", dtype.F32, []int64{2}, f32Bytes(2, 3)),
+		{Name: "a", DType: dtype.F32, Shape: []int64{3}, Data: f32Bytes(1, 0.5, 0.25)},
+	}
+	plan, err := Safetensors(tensors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range plan.Runs {
+		if run.Kind != index.Literal && plan.Tensors[run.Tensor].Name == "a" {
+			t.Errorf("computed tensor served as a %s run", run.Kind)
+		}
+	}
+	file := materialise(t, plan)
+	n := int64(binary.LittleEndian.Uint64(file))
+	if got, want := file[8+n:], append(f32Bytes(1, 0.5, 0.25), f32Bytes(2, 3)...); !bytes.Equal(got, want) {
+		t.Errorf("data %v, want %v", got, want)
 	}
 }

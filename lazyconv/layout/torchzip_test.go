@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ckptfs/ckptfs/lazyconv/dtype"
+	"github.com/ckptfs/ckptfs/lazyconv/index"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
 )
 
@@ -288,5 +289,31 @@ func TestTorchZipRejects(t *testing.T) {
 		if _, err := TorchZipArchive(c.archive, c.tensors, c.keys); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// A computed tensor is a literal record of its data in the archive; a
+// computed tensor whose data does not fill its shape is refused.
+func TestTorchZipComputedTensor(t *testing.T) {
+	data := f32Bytes(1, 0.5, 0.25, 0.125)
+	tensors := []*tensor.Tensor{
+		sourceTensor(t, "w", dtype.F32, []int64{2}, f32Bytes(7, 8)),
+		{Name: "inv_freq", DType: dtype.F32, Shape: []int64{4}, Data: data},
+	}
+	plan, err := TorchZip(tensors, []Key{{"w", 0}, {"inv_freq", 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range plan.Runs {
+		if run.Kind != index.Literal && plan.Tensors[run.Tensor].Name == "inv_freq" {
+			t.Errorf("computed tensor served as a %s run", run.Kind)
+		}
+	}
+	if file := materialise(t, plan); !bytes.Contains(file, data) || !bytes.Contains(file, f32Bytes(7, 8)) {
+		t.Error("archive lacks a tensor's bytes")
+	}
+	tensors[1].Data = data[:8]
+	if _, err := TorchZip(tensors, []Key{{"w", 0}, {"inv_freq", 1}}); err == nil || !strings.Contains(err.Error(), "inv_freq") {
+		t.Errorf("short computed data: %v", err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/ckptfs/ckptfs/lazyconv/openaigpt"
 	"github.com/ckptfs/ckptfs/lazyconv/t5"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
+	"github.com/ckptfs/ckptfs/lazyconv/transfoxl"
 	"github.com/ckptfs/ckptfs/lazyconv/xlm"
 	"github.com/ckptfs/ckptfs/lazyconv/xlnet"
 )
@@ -33,6 +34,7 @@ var Families = []*conversion.Family{
 	&t5.Family, &t5.WeightsOnly,
 	&openaigpt.Family,
 	&xlm.Family,
+	&transfoxl.Family,
 }
 
 // Names of the weight files every model folder gains.
@@ -140,6 +142,9 @@ func identity(dir string, tensors []*tensor.Tensor) (string, time.Time) {
 	seen := map[string]bool{}
 	var paths []string
 	for _, t := range tensors {
+		if t.Src == nil {
+			continue // computed: no source file
+		}
 		for _, e := range t.Src.Extents {
 			if !seen[e.Path] {
 				seen[e.Path] = true

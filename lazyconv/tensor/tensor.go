@@ -88,17 +88,40 @@ type Tensor struct {
 	Shape     []int64 // output shape
 	Src       *Source
 	Transform TransformKind
+	// Data, for a computed tensor (Src nil), holds its output bytes: a
+	// buffer the reference computes rather than reads from the checkpoint,
+	// such as a positional-encoding table.
+	Data []byte
 }
+
+// Computed reports whether the tensor's bytes are held in Data rather than
+// read from a source.
+func (t *Tensor) Computed() bool { return t.Src == nil && t.Data != nil }
 
 // Converted reports whether the output bytes differ from the source bytes
 // (a transform or a widening), so they must be computed rather than copied.
-func (t *Tensor) Converted() bool { return t.Transform != Identity || t.DType != t.Src.DType }
+// A computed tensor is not converted: its bytes are already final.
+func (t *Tensor) Converted() bool {
+	return t.Src != nil && (t.Transform != Identity || t.DType != t.Src.DType)
+}
+
+// SourceName names where the tensor comes from, for listings and errors:
+// the checkpoint variable, or "(computed)".
+func (t *Tensor) SourceName() string {
+	if t.Src == nil {
+		return "(computed)"
+	}
+	return t.Src.Name
+}
 
 // Bytes is the output length in bytes.
 func (t *Tensor) Bytes() int64 { return NumElements(t.Shape) * int64(t.DType.Size()) }
 
 // TransformName describes the transform for `ckptfs inspect`.
 func (t *Tensor) TransformName() string {
+	if t.Src == nil {
+		return "computed"
+	}
 	name := "copy"
 	switch {
 	case t.Transform == Transpose2D:

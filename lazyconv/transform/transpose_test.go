@@ -19,7 +19,7 @@ func naiveTranspose(src []byte, rows, cols int64, elem int) []byte {
 
 func TestTransposeRowsMatchesDefinition(t *testing.T) {
 	for _, elem := range []int{1, 2, 4, 8} {
-		for _, shape := range [][2]int64{{1, 1}, {3, 5}, {33, 70}, {64, 1}, {1, 100}} {
+		for _, shape := range [][2]int64{{1, 1}, {3, 5}, {33, 70}, {64, 1}, {1, 100}, {259, 13}, {8, 8}} {
 			rows, cols := shape[0], shape[1]
 			src := make([]byte, rows*cols*int64(elem))
 			for i := range src {
@@ -54,8 +54,11 @@ func TestTransposeRowsRejectsWrongSizes(t *testing.T) {
 }
 
 func BenchmarkTransposeVsCopy(b *testing.B) {
-	const rows, cols = 768, 3072
+	const rows, cols = 4096, 4096 // power-of-two rows: the cache-set worst case
 	src := make([]byte, rows*cols*4)
+	for i := range src {
+		src[i] = byte(i) // real pages, not the shared zero page
+	}
 	dst := make([]byte, len(src))
 	b.Run("transpose", func(b *testing.B) {
 		b.SetBytes(int64(len(src)))
@@ -69,4 +72,44 @@ func BenchmarkTransposeVsCopy(b *testing.B) {
 			copy(dst, src)
 		}
 	})
+}
+
+func TestParallelTransposeMatchesDefinition(t *testing.T) {
+	const rows, cols = 300, 1000 // 1.2 MB of float32: split across workers
+	src := make([]byte, rows*cols*4)
+	for i := range src {
+		src[i] = byte(i*13 + i/5)
+	}
+	want := naiveTranspose(src, rows, cols, 4)
+	for _, r := range [][2]int64{{0, cols}, {3, cols - 5}} {
+		dst := make([]byte, (r[1]-r[0])*rows*4)
+		if err := TransposeRows(dst, src, rows, cols, r[0], r[1], 4); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(dst, want[r[0]*rows*4:r[1]*rows*4]) {
+			t.Fatalf("rows %v differ", r)
+		}
+	}
+}
+
+func TestTransposeBandsAssembleTheWholeTranspose(t *testing.T) {
+	const rows, cols = 37, 300 // 300 output rows of 37: bands of 10 source rows
+	src := make([]byte, rows*cols*4)
+	for i := range src {
+		src[i] = byte(i*11 + i/9)
+	}
+	want := naiveTranspose(src, rows, cols, 4)
+	got := make([]byte, len(want))
+	for i0 := int64(0); i0 < rows; i0 += 10 {
+		i1 := min(i0+10, rows)
+		if err := TransposeBand(got[i0*4:], rows, src[i0*cols*4:i1*cols*4], i1-i0, cols, 4); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("bands differ from the whole transpose")
+	}
+	if err := TransposeBand(make([]byte, 8), 2, make([]byte, 16), 2, 2, 4); err == nil {
+		t.Error("a band overrunning its output was accepted")
+	}
 }
