@@ -163,6 +163,9 @@ func (ms *models) load(dir string, family *conversion.Family) *loadedModel {
 func sourcePaths(dir string, m *model.Model) (all, outside []string) {
 	seen := map[string]bool{}
 	for _, t := range m.Conv.Tensors {
+		if t.Src == nil {
+			continue // computed, read from no file
+		}
 		for _, e := range t.Src.Extents {
 			if !seen[e.Path] {
 				seen[e.Path] = true
