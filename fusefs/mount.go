@@ -24,8 +24,11 @@ const internalError = "internal error (a bug in ckptfs, please report it)"
 type Options struct {
 	CacheBytes int64 // bound on converted chunks held in memory
 	AllowOther bool  // let other users in, with the kernel checking permissions
-	Debug      bool  // log every FUSE request
-	Logger     *log.Logger
+	// FollowSymlinks follows symlinks that lead outside the store; without
+	// it they are hidden.
+	FollowSymlinks bool
+	Debug          bool // log every FUSE request
+	Logger         *log.Logger
 	// Recheck is how often, at most, a model folder's files are checked for
 	// changes (on lookup and open); the kernel trusts names and attributes
 	// for as long. Default 2s.
@@ -33,6 +36,10 @@ type Options struct {
 	// Opener opens source files (default: the local file system); tests
 	// put faults under the mount through it.
 	Opener index.Opener
+
+	// serverOnlyReadOnly leaves "ro" out of the kernel mount, so tests can
+	// check that the server refuses writes by itself.
+	serverOnlyReadOnly bool
 }
 
 // defaultRecheck: a new checkpoint step shows up within seconds, and a
@@ -79,6 +86,8 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 		o.Opener = index.OSOpener{}
 	}
 	ms := newModels(chunks, o.Logger, o.Opener, o.Recheck)
+	st := &store{root: root, models: ms, followSymlinks: o.FollowSymlinks, logger: o.Logger}
+	ms.precheck = st.checkModelLinks
 	// The kernel asks again after the recheck interval, so a changed model
 	// is looked up anew and gets its new inodes.
 	timeout := o.Recheck
@@ -103,11 +112,14 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 			return fuse.EIO
 		},
 	}
+	if o.serverOnlyReadOnly {
+		mountOpts.Options = nil
+	}
 	if o.AllowOther {
 		// Other users get exactly the access the source files' modes give them.
 		mountOpts.Options = append(mountOpts.Options, "default_permissions")
 	}
-	server, err := fs.Mount(mountpoint, &dirNode{st: &store{root: root, models: ms}}, &fs.Options{
+	server, err := fs.Mount(mountpoint, &dirNode{st: st}, &fs.Options{
 		MountOptions:    mountOpts,
 		EntryTimeout:    &timeout,
 		AttrTimeout:     &timeout,

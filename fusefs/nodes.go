@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
+	"log"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -19,8 +20,11 @@ import (
 
 // store is what every node shares.
 type store struct {
-	root   string // absolute, symlinks resolved
-	models *models
+	root           string // absolute, symlinks resolved
+	models         *models
+	followSymlinks bool // follow symlinks that lead outside the store
+	logger         *log.Logger
+	logged         sync.Map // refusals already logged
 }
 
 // inodeNumber derives an inode number from a path inside the store, so
@@ -41,6 +45,8 @@ func inodeNumber(rel string) uint64 {
 // generated files.
 type dirNode struct {
 	fs.Inode
+	readOnlyNode
+	readOnlyDir
 	st  *store
 	rel string
 }
@@ -53,13 +59,15 @@ var (
 
 func (d *dirNode) path() string { return filepath.Join(d.st.root, d.rel) }
 
-// realNames lists the folder's entries that the view shows.
+// realNames lists the folder's entries in the store, through a handle
+// opened inside it.
 func (d *dirNode) realNames() ([]os.DirEntry, error) {
-	entries, err := os.ReadDir(d.path())
+	f, err := d.st.open(d.rel)
 	if err != nil {
 		return nil, err
 	}
-	return entries, nil
+	defer f.Close()
+	return f.ReadDir(-1)
 }
 
 // family says which family's model the folder holds, if any.
@@ -73,7 +81,7 @@ func (d *dirNode) family(entries []os.DirEntry) (*conversion.Family, bool) {
 
 func (d *dirNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	var st syscall.Stat_t
-	if err := syscall.Stat(d.path(), &st); err != nil {
+	if err := d.st.stat(d.rel, &st); err != nil {
 		return fs.ToErrno(err)
 	}
 	fillAttr(&out.Attr, &st, inodeNumber(d.rel))
@@ -83,7 +91,7 @@ func (d *dirNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrO
 func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	entries, err := d.realNames()
 	if err != nil {
-		return nil, fs.ToErrno(err)
+		return nil, d.st.refuse(err)
 	}
 	var list []fuse.DirEntry
 	seen := map[string]bool{}
@@ -111,9 +119,8 @@ func (d *dirNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	rel := filepath.Join(d.rel, name)
-	full := filepath.Join(d.st.root, rel)
 	var st syscall.Stat_t
-	err := d.st.stat(full, &st)
+	err := d.st.stat(rel, &st)
 	if err == nil {
 		ino := inodeNumber(rel)
 		fillAttr(&out.Attr, &st, ino)
@@ -121,7 +128,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 			return d.NewInode(ctx, &dirNode{st: d.st, rel: rel}, fs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino}), 0
 		}
 		if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
-			return d.NewInode(ctx, &fileNode{path: full, ino: ino}, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino}), 0
+			return d.NewInode(ctx, &fileNode{st: d.st, rel: rel, ino: ino}, fs.StableAttr{Mode: syscall.S_IFREG, Ino: ino}), 0
 		}
 		return nil, syscall.ENOENT // devices, sockets, pipes: not part of a model
 	}
@@ -130,7 +137,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	}
 	entries, derr := d.realNames()
 	if derr != nil {
-		return nil, fs.ToErrno(derr)
+		return nil, d.st.refuse(derr)
 	}
 	f, ok := d.family(entries)
 	if !ok || !slices.Contains(model.Generated(f), name) {
@@ -143,25 +150,6 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	v := &virtualNode{st: d.st, dir: d.path(), family: f, name: name, ino: lm.inodeNumber(rel), lm: lm}
 	v.fillAttr(&out.Attr)
 	return d.NewInode(ctx, v, fs.StableAttr{Mode: syscall.S_IFREG, Ino: v.ino}), 0
-}
-
-// stat follows a symlink only when its target stays inside the store, so
-// no path of the view leads outside it.
-func (s *store) stat(full string, st *syscall.Stat_t) error {
-	if err := syscall.Lstat(full, st); err != nil {
-		return err
-	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFLNK {
-		return nil
-	}
-	target, err := filepath.EvalSymlinks(full)
-	if err != nil {
-		return err
-	}
-	if target != s.root && !strings.HasPrefix(target, s.root+string(filepath.Separator)) {
-		return syscall.ENOENT
-	}
-	return syscall.Stat(target, st)
 }
 
 // resolveType gives a directory entry's type as the view shows it, and
@@ -177,8 +165,8 @@ func (s *store) resolveType(rel string, e os.DirEntry) (uint32, bool) {
 		return 0, false
 	}
 	var st syscall.Stat_t
-	if err := s.stat(filepath.Join(s.root, rel), &st); err != nil {
-		return 0, false
+	if err := s.stat(rel, &st); err != nil {
+		return 0, false // dangling, or leading outside the store
 	}
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFDIR:
@@ -199,8 +187,10 @@ func fillAttr(a *fuse.Attr, st *syscall.Stat_t, ino uint64) {
 // fileNode is an original file of the store, served as it is.
 type fileNode struct {
 	fs.Inode
-	path string
-	ino  uint64
+	readOnlyNode
+	st  *store
+	rel string
+	ino uint64
 }
 
 var (
@@ -210,7 +200,7 @@ var (
 
 func (f *fileNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	var st syscall.Stat_t
-	if err := syscall.Stat(f.path, &st); err != nil {
+	if err := f.st.stat(f.rel, &st); err != nil {
 		return fs.ToErrno(err)
 	}
 	fillAttr(&out.Attr, &st, f.ino)
@@ -218,12 +208,13 @@ func (f *fileNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Attr
 }
 
 func (f *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
+	if isWriteOpen(flags) {
 		return nil, 0, syscall.EROFS
 	}
-	file, err := os.Open(f.path)
+	// Resolved again: a symlink may have been repointed since the lookup.
+	file, err := f.st.open(f.rel)
 	if err != nil {
-		return nil, 0, fs.ToErrno(err)
+		return nil, 0, f.st.refuse(err)
 	}
 	return &fileHandle{file: file}, fuse.FOPEN_KEEP_CACHE, 0
 }

@@ -24,6 +24,9 @@ type models struct {
 	logger  *log.Logger
 	opener  index.Opener
 	recheck time.Duration
+	// precheck, if set, vets a folder before it is loaded; its error is
+	// the model's.
+	precheck func(dir string) error
 
 	mu    sync.Mutex
 	byDir map[string]*folder
@@ -117,7 +120,12 @@ func (ms *models) load(dir string, family *conversion.Family) *loadedModel {
 	for attempt := 0; attempt < 3; attempt++ {
 		before, _ := readFolderState(dir, nil)
 		lm = &loadedModel{family: family, logged: map[string]bool{}}
-		lm.model, lm.err = model.Load(dir, family)
+		if ms.precheck != nil {
+			lm.err = ms.precheck(dir)
+		}
+		if lm.err == nil {
+			lm.model, lm.err = model.Load(dir, family)
+		}
 		if lm.err == nil {
 			lm.paths, lm.outside = sourcePaths(dir, lm.model)
 		}

@@ -19,6 +19,7 @@ import (
 // kernel never serves this version's cached pages for it.
 type virtualNode struct {
 	fs.Inode
+	readOnlyNode
 	st     *store
 	dir    string
 	family *conversion.Family
@@ -32,15 +33,16 @@ var (
 	_ fs.NodeGetattrer = (*virtualNode)(nil)
 )
 
-// fillAttr describes the file. A model that cannot be loaded shows its
-// generated files with size 0; opening them fails with EIO.
+// fillAttr describes the file, its owner, group and mode derived from its
+// sources. A model that cannot be loaded shows its generated files with
+// size 0; opening them fails with EIO.
 func (v *virtualNode) fillAttr(a *fuse.Attr) {
 	var st syscall.Stat_t
 	if err := syscall.Stat(v.dir, &st); err == nil {
 		a.FromStat(&st)
 	}
 	a.Ino = v.ino
-	a.Mode = syscall.S_IFREG | 0o444
+	v.st.setGeneratedOwnership(a, v.dir)
 	a.Nlink = 1
 	a.Size = 0
 	if v.lm.err != nil {
@@ -63,7 +65,7 @@ func (v *virtualNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.A
 // are pinned: renaming another file over one of them does not change what
 // this open file reads.
 func (v *virtualNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
+	if isWriteOpen(flags) {
 		return nil, 0, syscall.EROFS
 	}
 	lm := v.lm

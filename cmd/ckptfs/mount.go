@@ -28,11 +28,12 @@ const memoryOverhead = 112 << 20
 
 func mountCommand() *cobra.Command {
 	var (
-		cacheSize  string
-		allowOther bool
-		debugFUSE  bool
-		debugAddr  string
-		recheck    time.Duration
+		cacheSize      string
+		allowOther     bool
+		followSymlinks bool
+		debugFUSE      bool
+		debugAddr      string
+		recheck        time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "mount [flags] STORE MNT",
@@ -45,7 +46,13 @@ every --recheck); files already open keep the version they opened.
 
 SIGINT or SIGTERM detaches the mount at once (a lazy unmount); files
 already open are served until closed, then ckptfs exits 0. A second signal
-exits 1 at once.`,
+exits 1 at once.
+
+Every write is refused (EROFS). With --allow-other the kernel checks each
+user's access against the owner, group and mode the view reports: an
+original file's own, and for a generated file the common owner and group
+of the folder's files with read access only for those who may read all of
+them. Symlinks that lead outside STORE are hidden unless --follow-symlinks.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if recheck <= 0 {
@@ -69,11 +76,12 @@ exits 1 at once.`,
 				go http.Serve(ln, nil)
 			}
 			m, err := fusefs.New(args[0], args[1], fusefs.Options{
-				CacheBytes: int64(bytes),
-				AllowOther: allowOther,
-				Debug:      debugFUSE,
-				Logger:     logger,
-				Recheck:    recheck,
+				CacheBytes:     int64(bytes),
+				AllowOther:     allowOther,
+				FollowSymlinks: followSymlinks,
+				Debug:          debugFUSE,
+				Logger:         logger,
+				Recheck:        recheck,
 			})
 			if err != nil {
 				return err
@@ -100,6 +108,7 @@ exits 1 at once.`,
 	}
 	cmd.Flags().StringVar(&cacheSize, "cache-size", "1GiB", "memory for converted chunks, e.g. 256MiB")
 	cmd.Flags().BoolVar(&allowOther, "allow-other", false, "let other users read the mount (permissions follow the source files)")
+	cmd.Flags().BoolVar(&followSymlinks, "follow-symlinks", false, "follow symlinks that lead outside STORE (hidden otherwise)")
 	cmd.Flags().BoolVar(&debugFUSE, "debug", false, "log every FUSE request")
 	cmd.Flags().StringVar(&debugAddr, "debug-addr", "", "serve Go profiles (net/http/pprof) at this address, e.g. localhost:6060")
 	cmd.Flags().DurationVar(&recheck, "recheck", 2*time.Second, "how often, at most, a model folder is checked for changed files (also the kernel's cache timeout)")
