@@ -2,8 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -64,5 +71,61 @@ func TestMountRejectsABadCacheSize(t *testing.T) {
 	cmd.SetErr(&bytes.Buffer{})
 	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "--cache-size") {
 		t.Errorf("error %v, want one about --cache-size", err)
+	}
+}
+
+func TestVerifySampleStoreHasNoProblems(t *testing.T) {
+	out := run(t, verifyCommand(), "../../testdata/store")
+	if strings.Contains(out, "PROBLEM") || !strings.Contains(out, ", 0 problems") {
+		t.Errorf("verify of the sample store:\n%s", out)
+	}
+	var models, files, tensors int
+	if _, err := fmt.Sscanf(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:], "%d models, %d files, %d tensors", &models, &files, &tensors); err != nil {
+		t.Fatalf("no summary line in:\n%s", out)
+	}
+	if models < 13 || files < 4*models || tensors < 20*models {
+		t.Errorf("verify checked %d models, %d files, %d tensors:\n%s", models, files, tensors, out)
+	}
+}
+
+// The exit status and the PROBLEM lines: the binary is built and run, a
+// tensor of a copied model damaged.
+func TestVerifyReportsAProblemAndExitsNonZero(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "uncased")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := "../../testdata/store/google/uncased_L-2_H-32_A-4"
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(e.Name(), ".data-") {
+			data[len(data)-5] ^= 1 // inside the last tensor
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := filepath.Join(t.TempDir(), "ckptfs")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.CommandContext(ctx, bin, "verify", dir).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("verify of a damaged model: %v, want exit status 1\n%s", err, out)
+	}
+	text := string(out)
+	if !strings.Contains(text, "PROBLEM "+dir+"/") || !strings.Contains(text, "checksum mismatch") ||
+		!strings.Contains(text, "1 models, 4 files") || !strings.Contains(text, "1 problems") {
+		t.Errorf("verify output:\n%s", text)
 	}
 }
