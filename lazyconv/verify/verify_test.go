@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ckptfs/ckptfs/lazyconv/model"
+	"github.com/ckptfs/ckptfs/lazyconv/plancheck"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
 )
 
@@ -44,11 +45,11 @@ func TestCheckPlanFindsBrokenMappings(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := CheckPlan(m.Files[model.Safetensors].Plan); err != nil {
+		if err := plancheck.Check(m.Files[model.Safetensors].Plan); err != nil {
 			t.Fatalf("%s: the intact plan: %v", c.name, err)
 		}
 		c.damage(m)
-		err = CheckPlan(m.Files[model.Safetensors].Plan)
+		err = plancheck.Check(m.Files[model.Safetensors].Plan)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.want)
 		}

@@ -63,6 +63,11 @@ func convert(dir string) (*conversion.Conversion, error) {
 	if err != nil {
 		return nil, err
 	}
+	return convertRelease(r, codesPath)
+}
+
+// convertRelease converts a release read from its dump, with its BPE codes.
+func convertRelease(r *Release, codesPath string) (*conversion.Conversion, error) {
 	h, err := readHyper(r)
 	if err != nil {
 		return nil, err
