@@ -187,6 +187,14 @@ var rows = []row{
 		damage: editFile(bertConfig, func(_ *testing.T, d []byte) []byte { return d[:len(d)/2] })},
 	{name: "contradictory_config", fixture: bertFixture, file: bertIndex, tensor: wordEmbedding, says: "bert_config.json (want [99, 64])",
 		damage: editFile(bertConfig, replaceOnce(`"hidden_size": 32`, `"hidden_size": 64`))},
+	{name: "malformed_hparams_gpt2", fixture: "gpt2/124M-tiny", file: "hparams.json", says: "hparams.json",
+		damage: editFile("hparams.json", replaceOnce(`"n_embd": 32,`, `"n_embd": "32",`))},
+	{name: "contradictory_config_xlnet", fixture: "xlnet/xlnet_cased_L-2_H-32_A-4", file: "xlnet_config.json", says: "d_model",
+		damage: editFile("xlnet_config.json", replaceOnce(`"d_model": 32,`, `"d_model": 48,`))},
+	{name: "contradictory_gin_t5", fixture: "t5/small-tiny", file: "operative_config.gin", says: "model.ckpt-1000000.index gives d_model = 16",
+		damage: editFile("operative_config.gin", replaceOnce("d_model = 16\n", "d_model = 24\n"))},
+	{name: "contradictory_params_shapes", fixture: gptFixture, file: "params_shapes.json", says: "params_shapes.json",
+		damage: editFile("params_shapes.json", replaceOnce("[[64, 32], [100, 32],", "[[64, 32], [100, 33],"))},
 	{name: "unreadable_config", fixture: bertFixture, file: bertConfig, says: "is a directory",
 		damage: func(t *testing.T, dir string) {
 			path := filepath.Join(dir, bertConfig)
