@@ -72,6 +72,9 @@ func convertRelease(r *Release, codesPath string) (*conversion.Conversion, error
 	if err != nil {
 		return nil, err
 	}
+	if err := conversion.CheckCounts(r.Path, len(r.Model), "its model state dict", conversion.Count{Key: `params["n_layers"]`, N: h.NLayers}); err != nil {
+		return nil, err
+	}
 	m, err := Map(r, h)
 	if err != nil {
 		return nil, err
