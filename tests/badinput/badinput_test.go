@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ckptfs/ckptfs/lazyconv/bert"
+	"github.com/ckptfs/ckptfs/lazyconv/index"
 	"github.com/ckptfs/ckptfs/lazyconv/model"
 	"github.com/ckptfs/ckptfs/lazyconv/tfbundle/bundlewrite"
 	"github.com/ckptfs/ckptfs/lazyconv/tfbundle/pb"
@@ -334,7 +335,7 @@ func checkOnlyTensorReadsFail(t *testing.T, store, mnt string, r row) {
 		p := plan(t, filepath.Join(store, r.name), name)
 		var badFrom, badTo int64 = -1, -1
 		for _, run := range p.Runs {
-			if run.Kind != 0 && p.Tensors[run.Tensor].Src.Name == r.tensor {
+			if run.Kind != index.Literal && p.Tensors[run.Tensor].Src.Name == r.tensor {
 				badFrom, badTo = run.Off, run.Off+run.Len
 			}
 		}

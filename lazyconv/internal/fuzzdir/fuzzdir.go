@@ -9,11 +9,13 @@ package fuzzdir
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ckptfs/ckptfs/cache"
 	"github.com/ckptfs/ckptfs/lazyconv/conversion"
@@ -96,6 +98,13 @@ func Folder(t *testing.T, base string, replace map[string][]byte) string {
 // the result (see Check). A refusal must say which file is wrong.
 func Convert(t *testing.T, family *conversion.Family, dir string) {
 	t.Helper()
+	// A conversion reads metadata only, and the fixtures' tensors are
+	// small; anything taking this long loops over something a config made
+	// huge. It may never return, so the
+	// watchdog crashes the fuzz worker, which makes the fuzzer keep the
+	// input and print where every goroutine was.
+	watchdog := time.AfterFunc(slow, func() { panic(fmt.Sprintf("converting %s has taken over %v", dir, slow)) })
+	defer watchdog.Stop()
 	conv, err := family.Convert(dir)
 	if err != nil {
 		if !strings.Contains(err.Error(), dir) {
@@ -105,6 +114,10 @@ func Convert(t *testing.T, family *conversion.Family, dir string) {
 	}
 	Check(t, conv)
 }
+
+// slow is far beyond what converting a fixture folder takes (milliseconds),
+// even on a loaded machine.
+const slow = 10 * time.Second
 
 // maxWiden is the most an output tensor can grow over its source
 // (bfloat16 → float32).
