@@ -1,7 +1,6 @@
 // Package tabletest writes TensorFlow table files for tests: valid ones with
 // chosen block sizes, restart intervals and compression, and the pieces to
-// assemble deliberately broken ones. Only tests (and bundlewrite, which
-// only tests use) import it.
+// assemble deliberately broken ones. Only tests import it.
 package tabletest
 
 import (

@@ -1,9 +1,10 @@
-// Package bundlewrite builds and edits TensorFlow V2 checkpoints (tensor
-// bundles) for tests: new bundles from tensors, and existing `.index` files
-// rewritten with edited, reordered or duplicated records, so tests anywhere
-// in the module can produce precisely broken checkpoints. ckptfs itself
-// never writes checkpoints; only tests import this package.
 package bundlewrite
+
+// Editing checkpoints for tests: existing `.index` files rewritten with
+// edited, reordered or duplicated records, and bundles assembled entry by
+// entry with any field made invalid, so tests anywhere in the module can
+// produce precisely broken checkpoints. ckptfs itself never writes
+// checkpoints.
 
 import (
 	"fmt"
