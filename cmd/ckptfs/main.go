@@ -20,7 +20,7 @@ whose bytes are converted on read. Nothing is written to the store.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(mountCommand(), lsCommand(), inspectCommand())
+	root.AddCommand(mountCommand(), lsCommand(), inspectCommand(), verifyCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "ckptfs:", err)
 		os.Exit(1)

@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ckptfs/ckptfs/lazyconv/verify"
 )
 
 func run(t *testing.T, cmd *cobra.Command, args ...string) string {
@@ -76,5 +82,58 @@ func TestMountRejectsABadCacheSize(t *testing.T) {
 	cmd.SetErr(&bytes.Buffer{})
 	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "--cache-size") {
 		t.Errorf("error %v, want one about --cache-size", err)
+	}
+}
+
+func TestVerifySampleStoreHasNoProblems(t *testing.T) {
+	out := run(t, verifyCommand(), "../../testdata/store")
+	if strings.Contains(out, "PROBLEM") || !strings.Contains(out, ", 0 problems") {
+		t.Errorf("verify of the sample store:\n%s", out)
+	}
+	var models, files, tensors int
+	if _, err := fmt.Sscanf(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:], "%d models, %d files, %d tensors", &models, &files, &tensors); err != nil {
+		t.Fatalf("no summary line in:\n%s", out)
+	}
+	if models < 13 || files < 4*models || tensors < 20*models {
+		t.Errorf("verify checked %d models, %d files, %d tensors:\n%s", models, files, tensors, out)
+	}
+}
+
+// A damaged copy of a model: PROBLEM lines naming the file and the cause,
+// and the command fails (main exits with status 1 on any error).
+func TestVerifyReportsAProblemAndFails(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "uncased")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := "../../testdata/store/google/uncased_L-2_H-32_A-4"
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(e.Name(), ".data-") {
+			data[len(data)-5] ^= 1 // inside the last tensor
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := verifyCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs([]string{dir})
+	if err := cmd.Execute(); !errors.Is(err, verify.ErrProblems) {
+		t.Fatalf("verify of a damaged model: %v, want %v\n%s", err, verify.ErrProblems, out.String())
+	}
+	text := out.String()
+	if !strings.Contains(text, "PROBLEM "+dir+"/") || !strings.Contains(text, "checksum mismatch") ||
+		!strings.Contains(text, "1 models, 4 files") || !strings.Contains(text, "1 problems") {
+		t.Errorf("verify output:\n%s", text)
 	}
 }

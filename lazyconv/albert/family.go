@@ -87,6 +87,12 @@ func convert(dir string) (*conversion.Conversion, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := conversion.CheckCounts(cfg.Path, len(ck.Entries), ck.IndexPath(), conversion.Count{Key: "num_hidden_layers", N: cfg.NumLayers}); err != nil {
+		return nil, err
+	}
+	if err := conversion.CheckCounts(cfg.Path, len(ck.Entries), ck.IndexPath(), conversion.Count{Key: "num_hidden_groups", N: cfg.NumGroups}, conversion.Count{Key: "inner_group_num", N: cfg.InnerGroupNum}); err != nil {
+		return nil, err
+	}
 	params := stateDict(cfg)
 	prefixes := map[string]bool{}
 	for _, p := range params {

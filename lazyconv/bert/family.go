@@ -29,6 +29,9 @@ func convert(dir string) (*conversion.Conversion, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := conversion.CheckCounts(cfg.Path, len(ck.Entries), ck.IndexPath(), conversion.Count{Key: "num_hidden_layers", N: cfg.NumLayers}); err != nil {
+		return nil, err
+	}
 	m, err := Map(ck, cfg)
 	if err != nil {
 		return nil, err

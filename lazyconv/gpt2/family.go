@@ -73,6 +73,9 @@ func convert(dir string) (*conversion.Conversion, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := conversion.CheckCounts(filepath.Join(dir, HParamsFile), len(ck.Entries), ck.IndexPath(), conversion.Count{Key: "n_layer", N: h.NLayer}); err != nil {
+		return nil, err
+	}
 	conv := &conversion.Conversion{Source: filepath.Base(ck.Prefix), Architecture: "GPT2LMHeadModel"}
 	byKey := map[string]*tensor.Tensor{}
 	for i := range ck.Entries {

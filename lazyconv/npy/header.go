@@ -1,8 +1,10 @@
 // Package npy reads what ckptfs needs from a NumPy .npy file: the element
 // type, the shape and where the array's bytes begin, so that the array can
-// be served straight from the file. The header dictionary is parsed by
-// codeberg.org/sbinet/npyio; this package adds the checks a lazy reader
-// needs (byte order, memory order, file length).
+// be served straight from the file. The header dictionary is parsed twice:
+// as NumPy parses it (a Python literal, literal.go) and by
+// codeberg.org/sbinet/npyio; a header the two read differently is refused.
+// This package adds the checks a lazy reader needs (byte order, memory
+// order, file length).
 package npy
 
 import (
@@ -76,15 +78,24 @@ func Parse(r io.ReaderAt, size int64) (*Header, error) {
 	if err != nil {
 		return nil, err
 	}
+	// NumPy's reading of the dictionary comes first: its errors are the
+	// ones a user can act on.
+	py, err := parsePyHeader(string(raw[preambleLen(raw):]))
+	if err != nil {
+		return nil, fmt.Errorf("%w: header dictionary NumPy would refuse: %v", ErrMalformed, err)
+	}
 	counted := &countingReader{r: bytes.NewReader(raw)}
 	parsed, err := parseWithLibrary(counted)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: header readers disagree: NumPy reads it, npyio says %v", ErrMalformed, err)
 	}
 	// The library reads the preamble and the dictionary, nothing more: what
 	// it consumed must be exactly what the length field announced.
 	if counted.n != int64(len(raw)) {
 		return nil, fmt.Errorf("%w: the header parser read %d bytes, the length field says the header is %d", ErrMalformed, counted.n, len(raw))
+	}
+	if err := agree(py, parsed); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	h := &Header{DataOffset: int64(len(raw))}
 	if h.DType, err = elementType(parsed.Descr.Type); err != nil {
@@ -163,6 +174,45 @@ func parseWithLibrary(r io.Reader) (h npy.Header, err error) {
 		return npy.Header{}, err
 	}
 	return rd.Header, nil
+}
+
+// preambleLen is the length of the magic, version and header length
+// fields that readHeaderBytes checked.
+func preambleLen(raw []byte) int {
+	if raw[6] == 2 {
+		return 12
+	}
+	return 10
+}
+
+// agree checks that npyio read the same descr, memory order and shape as
+// NumPy's reading of the dictionary (see literal.go).
+func agree(py *pyHeader, parsed npy.Header) error {
+	descr, quoted := unquote(parsed.Descr.Type)
+	switch d := py.descr.(type) {
+	case string:
+		if !quoted || d != descr {
+			return fmt.Errorf("header readers disagree on descr: %q vs %s", d, parsed.Descr.Type)
+		}
+	case pyList:
+		if quoted || !strings.HasPrefix(parsed.Descr.Type, "[") {
+			return fmt.Errorf("header readers disagree on descr: a list vs %s", parsed.Descr.Type)
+		}
+	default:
+		return fmt.Errorf("descr is neither a string nor a list")
+	}
+	if py.fortran != parsed.Descr.Fortran {
+		return fmt.Errorf("header readers disagree on fortran_order")
+	}
+	if len(py.shape) != len(parsed.Descr.Shape) {
+		return fmt.Errorf("header readers disagree on the shape: %v vs %v", py.shape, parsed.Descr.Shape)
+	}
+	for i, d := range py.shape {
+		if d != int64(parsed.Descr.Shape[i]) {
+			return fmt.Errorf("header readers disagree on the shape: %v vs %v", py.shape, parsed.Descr.Shape)
+		}
+	}
+	return nil
 }
 
 type countingReader struct {

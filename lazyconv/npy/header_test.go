@@ -126,13 +126,22 @@ func TestMalformedFiles(t *testing.T) {
 		"data cut":              {good[:140], "truncated: shape [6] of float32 needs 24 data bytes, the file has 12"},
 		"header over the limit": {hugeHeader, "longer than NumPy's limit"},
 		"no newline":            {noNewline, "does not end with a newline"},
-		"missing keys":          {npyFile("{'descr': '<f4', }", nil), "invalid dictionary"},
-		"keys out of order":     {npyFile("{'shape': (1,), 'fortran_order': False, 'descr': '<f4', }", make([]byte, 4)), "unparsable header dictionary"},
+		"missing keys":          {npyFile("{'descr': '<f4', }", nil), "exactly the keys"},
+		"keys out of order":     {npyFile("{'shape': (1,), 'fortran_order': False, 'descr': '<f4', }", make([]byte, 4)), "header readers disagree"},
 		"bad fortran_order":     {npyFile("{'descr': '<f4', 'fortran_order': 0, 'shape': (1,), }", make([]byte, 4)), "fortran_order"},
-		"bad shape":             {npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (x,), }", nil), "invalid syntax"},
+		"bad shape":             {npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (x,), }", nil), "not a literal"},
 		"negative dimension":    {npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }", nil), "negative dimension"},
 		"overflowing shape":     {npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", nil), "too large"},
-		"unquoted descr":        {npyFile("{'descr': f4, 'fortran_order': False, 'shape': (1,), }", make([]byte, 4)), "not a string"},
+		"unquoted descr":        {npyFile("{'descr': f4, 'fortran_order': False, 'shape': (1,), }", make([]byte, 4)), "not a literal"},
+		// NumPy reads (920) as the int 920 and refuses it as a shape.
+		"shape not a tuple": {npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (920), }", make([]byte, 4*920)), "shape is not a tuple"},
+		// npyio read this shape as [2].
+		"shape without trailing comma": {npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)}", make([]byte, 24)), "disagree on the shape"},
+		"extra key":                    {npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1, }", make([]byte, 4)), "exactly the keys"},
+		"bool dimension":               {npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (True,), }", make([]byte, 4)), "tuple of integers"},
+		"two signs":                    {npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (--1,), }", make([]byte, 4)), "invalid integer"},
+		"float dimension":              {npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (1.0,), }", make([]byte, 4)), "only decimal integers"},
+		"text after the dictionary":    {npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), } x", make([]byte, 4)), "after the header dictionary"},
 	} {
 		path := filepath.Join(t.TempDir(), "params_0.npy")
 		if err := os.WriteFile(path, c.data, 0o644); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // HParams are the hyper-parameters the shapes do not tell.
@@ -31,7 +32,12 @@ func readHParams(path string, d Dims) (HParams, error) {
 	hp := defaultHParams
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return hp, checkHeads(hp, d)
+		// The defaults' problem is the shapes file's: name it, so the
+		// user knows which folder.
+		if err := checkHeads(hp, d); err != nil {
+			return HParams{}, fmt.Errorf("%s: %w", filepath.Join(filepath.Dir(path), ShapesFile), err)
+		}
+		return hp, nil
 	}
 	if err != nil {
 		return HParams{}, err

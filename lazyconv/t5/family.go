@@ -78,6 +78,11 @@ func convert(dir string, withTokenizer bool) (*conversion.Conversion, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, c := range []conversion.Count{{Key: "num_layers", N: cfg.NumLayers}, {Key: "num_decoder_layers", N: cfg.NumDecoderLayers}} {
+		if err := conversion.CheckCounts(cfg.Source, len(ck.Entries), ck.IndexPath(), c); err != nil {
+			return nil, err
+		}
+	}
 	m, err := Map(ck, cfg)
 	if err != nil {
 		return nil, err

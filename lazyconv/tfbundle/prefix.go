@@ -144,14 +144,21 @@ func OpenDir(dir string) (*Checkpoint, error) {
 	return Open(prefix)
 }
 
+// v1Name matches the file names TF1's V1 saver wrote: PREFIX.ckpt,
+// PREFIX.ckpt-STEP, and their -NNNNN-of-NNNNN shards.
+var v1Name = regexp.MustCompile(`\.ckpt(-[0-9]+)?(-[0-9]{5}-of-[0-9]{5})?$`)
+
 // BesideConfig reports whether a folder's file names show a release made
-// of the named config file next to a TensorFlow checkpoint index: how the
+// of the named config file next to a TensorFlow checkpoint: how the
 // families whose releases are such folders recognise them, by name only.
+// A V1 checkpoint counts, so that the folder is shown as a model whose
+// files fail with the clear "unsupported: TensorFlow V1" error instead of
+// as a plain folder.
 func BesideConfig(names []string, config string) bool {
-	var hasConfig, hasIndex bool
+	var hasConfig, hasCheckpoint bool
 	for _, n := range names {
 		hasConfig = hasConfig || n == config
-		hasIndex = hasIndex || strings.HasSuffix(n, ".index")
+		hasCheckpoint = hasCheckpoint || strings.HasSuffix(n, ".index") || v1Name.MatchString(n)
 	}
-	return hasConfig && hasIndex
+	return hasConfig && hasCheckpoint
 }

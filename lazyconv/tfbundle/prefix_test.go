@@ -1,6 +1,7 @@
 package tfbundle
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -138,5 +139,33 @@ func TestBesideConfig(t *testing.T) {
 	}
 	if BesideConfig([]string{"bert_config.json"}, "bert_config.json") || BesideConfig([]string{"model.ckpt.index", "hparams.json"}, "bert_config.json") {
 		t.Error("recognised without both the config and an index")
+	}
+	for _, v1 := range []string{"model.ckpt", "model.ckpt-1000", "model.ckpt-1000-00000-of-00002", "bert_model.ckpt"} {
+		if !BesideConfig([]string{"bert_config.json", v1, "checkpoint"}, "bert_config.json") {
+			t.Errorf("config beside a V1 checkpoint %s not recognised", v1)
+		}
+	}
+	if BesideConfig([]string{"bert_config.json", "model.ckpt.meta", "model.ckpt-10.data-00000-of-00001"}, "bert_config.json") {
+		t.Error("recognised a .meta graph or a lone data shard as a checkpoint")
+	}
+}
+
+// A folder of a config and a V1 checkpoint is recognised, and opening it
+// gives the unsupported error naming the V1 file.
+func TestV1FolderGivesUnsupportedError(t *testing.T) {
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join("testdata", "tf", "v1", "model.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, filepath.Join(dir, "model.ckpt"), data)
+	writeTestFile(t, filepath.Join(dir, "bert_config.json"), []byte("{}"))
+	names := []string{"bert_config.json", "model.ckpt"}
+	if !BesideConfig(names, "bert_config.json") {
+		t.Fatal("V1 folder not recognised")
+	}
+	_, err = OpenDir(dir)
+	if err == nil || !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "V1 checkpoint") || !strings.Contains(err.Error(), filepath.Join(dir, "model.ckpt")) {
+		t.Fatalf("OpenDir of a V1 folder: %v", err)
 	}
 }

@@ -63,8 +63,16 @@ func convert(dir string) (*conversion.Conversion, error) {
 	if err != nil {
 		return nil, err
 	}
+	return convertRelease(r, codesPath)
+}
+
+// convertRelease converts a release read from its dump, with its BPE codes.
+func convertRelease(r *Release, codesPath string) (*conversion.Conversion, error) {
 	h, err := readHyper(r)
 	if err != nil {
+		return nil, err
+	}
+	if err := conversion.CheckCounts(r.Path, len(r.Model), "its model state dict", conversion.Count{Key: `params["n_layers"]`, N: h.NLayers}); err != nil {
 		return nil, err
 	}
 	m, err := Map(r, h)

@@ -39,6 +39,9 @@ func convert(dir string) (*conversion.Conversion, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := conversion.CheckCounts(cfg.Path, len(ck.Entries), ck.IndexPath(), conversion.Count{Key: "n_layer", N: cfg.NLayer}); err != nil {
+		return nil, err
+	}
 	m, err := Map(ck, cfg)
 	if err != nil {
 		return nil, err
