@@ -2,36 +2,16 @@ package fusefs
 
 import (
 	"bytes"
-	"log"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 )
 
-// mountWith mounts store with options o for the duration of the test; its
-// cleanup unmounts, so a test must close its files on the mount (with defer
-// or a later t.Cleanup) before. A machine that cannot mount fails the test.
+// mountWith mounts store with o for the duration of the test.
 func mountWith(t *testing.T, store string, o Options) string {
 	t.Helper()
-	mnt := t.TempDir()
-	var logs syncBuffer
-	o.Logger = log.New(&logs, "", 0)
-	if o.CacheBytes == 0 {
-		o.CacheBytes = 1 << 20
-	}
-	m, err := New(store, mnt, o)
-	if err != nil {
-		t.Fatalf("cannot mount %s (FUSE is required for this test): %v", store, err)
-	}
-	t.Cleanup(func() {
-		if err := m.Unmount(); err != nil {
-			t.Errorf("unmount: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("ckptfs log:\n%s", logs.String())
-		}
-	})
+	mnt, _ := mountWithOptions(t, store, o)
 	return mnt
 }
 

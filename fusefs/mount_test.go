@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -27,27 +26,11 @@ const (
 	bertBase    = "google/uncased_L-2_H-32_A-4"
 )
 
-// mountStore mounts store for the duration of the test. A machine that
-// cannot mount fails the test: these tests are never skipped.
+// mountStore mounts store with a chunk cache of cacheBytes for the
+// duration of the test.
 func mountStore(t *testing.T, store string, cacheBytes int64) string {
 	t.Helper()
-	mnt := t.TempDir()
-	var logs bytes.Buffer
-	m, err := New(store, mnt, Options{CacheBytes: cacheBytes, Logger: log.New(&logs, "", 0)})
-	if err != nil {
-		t.Fatalf("cannot mount %s (FUSE is required for this test): %v", store, err)
-	}
-	t.Cleanup(func() {
-		if err := m.Unmount(); err != nil {
-			t.Errorf("unmount: %v", err)
-		}
-		if strings.Contains(logs.String(), internalError) {
-			t.Errorf("a request panicked")
-		}
-		if t.Failed() {
-			t.Logf("ckptfs log:\n%s", logs.String())
-		}
-	})
+	mnt, _ := mountWithOptions(t, store, Options{CacheBytes: cacheBytes})
 	return mnt
 }
 

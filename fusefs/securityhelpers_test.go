@@ -16,7 +16,8 @@ import (
 
 // mountWithOptions mounts store with o for the duration of the test and
 // returns the mountpoint and the server's log. A machine that cannot mount
-// fails the test.
+// fails the test: these tests are never skipped. A request that panicked
+// fails it too.
 func mountWithOptions(t *testing.T, store string, o Options) (string, *syncBuffer) {
 	t.Helper()
 	mnt := t.TempDir()
@@ -32,6 +33,9 @@ func mountWithOptions(t *testing.T, store string, o Options) (string, *syncBuffe
 	t.Cleanup(func() {
 		if err := m.Unmount(); err != nil {
 			t.Errorf("unmount: %v", err)
+		}
+		if strings.Contains(logs.String(), internalError) {
+			t.Errorf("a request panicked")
 		}
 		if t.Failed() {
 			t.Logf("ckptfs log:\n%s", logs.String())
