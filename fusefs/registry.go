@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -161,24 +160,12 @@ func (ms *models) load(dir string, family *conversion.Family) *loadedModel {
 // sourcePaths lists the files the model's tensors are read from, and those
 // of them outside dir.
 func sourcePaths(dir string, m *model.Model) (all, outside []string) {
-	seen := map[string]bool{}
-	for _, t := range m.Conv.Tensors {
-		if t.Src == nil {
-			continue // computed by us, read from no file
-		}
-		for _, e := range t.Src.Extents {
-			if !seen[e.Path] {
-				seen[e.Path] = true
-				all = append(all, e.Path)
-				if filepath.Dir(e.Path) != dir {
-					outside = append(outside, e.Path)
-				}
-			}
+	for _, p := range m.SourceFiles {
+		if filepath.Dir(p) != dir {
+			outside = append(outside, p)
 		}
 	}
-	sort.Strings(all)
-	sort.Strings(outside)
-	return all, outside
+	return m.SourceFiles, outside
 }
 
 // acquire counts an open file of this version; it fails once the version

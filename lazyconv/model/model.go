@@ -84,6 +84,8 @@ type Model struct {
 	// converted chunks are cached under it, so a rewritten checkpoint never
 	// hits chunks of the old one.
 	Identity string
+	// SourceFiles lists, sorted, the files the tensors are read from.
+	SourceFiles []string
 	// ModTime is the newest source file's modification time.
 	ModTime time.Time
 }
@@ -133,12 +135,13 @@ func Load(dir string, f *conversion.Family) (*Model, error) {
 	}
 	m.Files[TorchWeights] = &File{Plan: bin}
 	m.Files[Safetensors] = &File{Plan: sft}
-	m.Identity, m.ModTime = identity(dir, conv.Tensors)
+	m.SourceFiles = sourceFiles(conv.Tensors)
+	m.Identity, m.ModTime = identity(dir, m.SourceFiles)
 	return m, nil
 }
 
-// identity fingerprints the source files the tensors are read from.
-func identity(dir string, tensors []*tensor.Tensor) (string, time.Time) {
+// sourceFiles lists, sorted, the files the tensors are read from.
+func sourceFiles(tensors []*tensor.Tensor) []string {
 	seen := map[string]bool{}
 	var paths []string
 	for _, t := range tensors {
@@ -153,6 +156,11 @@ func identity(dir string, tensors []*tensor.Tensor) (string, time.Time) {
 		}
 	}
 	sort.Strings(paths)
+	return paths
+}
+
+// identity fingerprints the source files the tensors are read from.
+func identity(dir string, paths []string) (string, time.Time) {
 	var newest time.Time
 	id := dir
 	for _, p := range paths {
