@@ -72,7 +72,25 @@ type daemon struct {
 	mnt    string
 	exited chan struct{}
 	err    error // the exit status, once exited is closed
-	log    bytes.Buffer
+	log    lockedBuffer
+}
+
+// lockedBuffer collects the daemon's log while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startDaemon mounts the sample store at a fresh mountpoint with the real
@@ -124,15 +142,18 @@ func startDaemon(t *testing.T) *daemon {
 			t.Logf("daemon log:\n%s", d.log.String())
 		}
 	})
+	// Serving is said once the mount is up and go-fuse's own start-up check
+	// of it (an open and close of a file on it) is done; the mountpoint is
+	// a mount earlier than that.
 	deadline := time.Now().Add(30 * time.Second)
-	for !isMounted(t, mnt) {
+	for !isMounted(t, mnt) || !strings.Contains(d.log.String(), "serving ") {
 		select {
 		case <-d.exited:
 			t.Fatalf("ckptfs mount exited before mounting (FUSE is required for this test): %v", d.err)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("ckptfs mount did not mount within 30 s")
+			t.Fatal("ckptfs mount did not serve within 30 s")
 		}
 	}
 	return d

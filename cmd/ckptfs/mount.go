@@ -75,6 +75,13 @@ them. Symlinks that lead outside STORE are hidden unless --follow-symlinks.`,
 				logger.Printf("profiles at http://%s/debug/pprof/", ln.Addr())
 				go http.Serve(ln, nil)
 			}
+			// Signals are caught before mounting: the default action, dying,
+			// would be fatal while go-fuse checks the new mount by opening a
+			// file on it (a process that dies with a request to itself
+			// in flight never finishes exiting). A signal that arrives
+			// meanwhile is handled once the mount is up.
+			signals := make(chan os.Signal, 2)
+			signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 			m, err := fusefs.New(args[0], args[1], fusefs.Options{
 				CacheBytes:     int64(bytes),
 				AllowOther:     allowOther,
@@ -86,8 +93,6 @@ them. Symlinks that lead outside STORE are hidden unless --follow-symlinks.`,
 			if err != nil {
 				return err
 			}
-			signals := make(chan os.Signal, 2)
-			signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 			go func() {
 				sig := <-signals
 				// Detach at once, so nothing new opens; readers in flight

@@ -37,7 +37,9 @@ class Mount:
             [binary, "mount", "--cache-size", cache_size, str(store), str(mountpoint)],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
-        while not os.path.ismount(mountpoint):
+        # "serving" is logged once go-fuse's own start-up check of the mount
+        # is done; a signal before that would reach a half-started daemon.
+        while not os.path.ismount(mountpoint) or "serving " not in Path(log).read_text():
             if self.proc.poll() is not None or time.time() > deadline:
                 self.proc.kill()
                 pytest.fail(f"ckptfs did not mount {store} at {mountpoint}: {Path(log).read_text()}")
