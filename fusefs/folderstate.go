@@ -6,18 +6,25 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 
 	"github.com/ckptfs/ckptfs/lazyconv/index"
 )
 
 // folderState is what a model folder's generated files are made from: the
 // state (size, modification time, inode) of every file in the folder and
-// of every source file outside it. NFS has no change notification, so the
-// mount polls it: a different state is a new version of the model.
+// of every source file outside it, and the owner, group and mode of the
+// folder's files, from which the generated files' own are derived. NFS has
+// no change notification, so the mount polls it: a different state is a
+// new version of the model.
 type folderState struct {
-	files map[string]index.FileState // by absolute path
-	hash  uint64
+	files  map[string]index.FileState // by absolute path
+	access map[string]fileAccess      // the folder's files only
+	hash   uint64
 }
+
+// fileAccess is who may read a file.
+type fileAccess struct{ uid, gid, mode uint32 }
 
 // readFolderState stats every file of dir (following symlinks, as reads
 // do) and every path of outside. A file that vanished between listing and
@@ -27,17 +34,22 @@ func readFolderState(dir string, outside []string) (folderState, error) {
 	if err != nil {
 		return folderState{}, err
 	}
-	st := folderState{files: map[string]index.FileState{}}
-	add := func(path string) {
-		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
-			st.files[path] = index.StateOf(fi)
+	st := folderState{files: map[string]index.FileState{}, access: map[string]fileAccess{}}
+	add := func(path string, inFolder bool) {
+		fi, err := os.Stat(path)
+		if err != nil || !fi.Mode().IsRegular() {
+			return
+		}
+		st.files[path] = index.StateOf(fi)
+		if sys, ok := fi.Sys().(*syscall.Stat_t); ok && inFolder {
+			st.access[path] = fileAccess{uid: sys.Uid, gid: sys.Gid, mode: sys.Mode}
 		}
 	}
 	for _, e := range entries {
-		add(filepath.Join(dir, e.Name()))
+		add(filepath.Join(dir, e.Name()), true)
 	}
 	for _, p := range outside {
-		add(p)
+		add(p, false)
 	}
 	st.hash = st.fingerprint()
 	return st, nil
@@ -56,7 +68,8 @@ func (s folderState) fingerprint() uint64 {
 	for _, p := range paths {
 		fs := s.files[p]
 		h.Write([]byte(p))
-		for _, v := range []uint64{uint64(fs.Size), uint64(fs.ModTime), fs.Ino} {
+		a := s.access[p]
+		for _, v := range []uint64{uint64(fs.Size), uint64(fs.ModTime), fs.Ino, uint64(a.uid), uint64(a.gid), uint64(a.mode)} {
 			binary.LittleEndian.PutUint64(buf[:], v)
 			h.Write(buf[:])
 		}
@@ -69,7 +82,7 @@ func (s folderState) fingerprint() uint64 {
 func sameInside(dir string, a, b folderState) bool {
 	inside := func(p string) bool { return filepath.Dir(p) == dir }
 	for p, fs := range a.files {
-		if inside(p) && b.files[p] != fs {
+		if inside(p) && (b.files[p] != fs || b.access[p] != a.access[p]) {
 			return false
 		}
 	}
@@ -79,6 +92,16 @@ func sameInside(dir string, a, b folderState) bool {
 		}
 	}
 	return true
+}
+
+// ownership derives the generated files' owner, group and mode from the
+// folder's files (see derivedOwnership).
+func (s folderState) ownership() ownership {
+	var sources []syscall.Stat_t
+	for _, a := range s.access {
+		sources = append(sources, syscall.Stat_t{Uid: a.uid, Gid: a.gid, Mode: a.mode})
+	}
+	return derivedOwnership(sources)
 }
 
 // subset returns the states of paths.

@@ -1,11 +1,7 @@
 package fusefs
 
 import (
-	"os"
-	"path/filepath"
 	"syscall"
-
-	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
 // With --allow-other the kernel checks permissions (default_permissions)
@@ -61,39 +57,4 @@ func derivedOwnership(sources []syscall.Stat_t) ownership {
 		o.perm |= syscall.S_IROTH
 	}
 	return o
-}
-
-// modelSources describes the source files a model folder's generated files
-// are made from: its original files as the view shows them. The families
-// read configs, vocabularies, checkpoint indexes and shards by name, so
-// every original file of the folder counts, which errs towards refusing.
-func (s *store) modelSources(dir string) []syscall.Stat_t {
-	rel, err := filepath.Rel(s.root, dir)
-	if err != nil {
-		return nil
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	var out []syscall.Stat_t
-	for _, e := range entries {
-		var st syscall.Stat_t
-		if err := s.stat(filepath.Join(rel, e.Name()), &st); err != nil {
-			continue // not shown in the view
-		}
-		if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
-			out = append(out, st)
-		}
-	}
-	return out
-}
-
-// setGeneratedOwnership gives a generated file of the model folder dir the
-// owner, group and mode derived from its sources; with none readable it
-// reports mode 0 owned by root.
-func (s *store) setGeneratedOwnership(a *fuse.Attr, dir string) {
-	o := derivedOwnership(s.modelSources(dir))
-	a.Uid, a.Gid = o.uid, o.gid
-	a.Mode = syscall.S_IFREG | o.perm
 }

@@ -175,3 +175,33 @@ func TestAllowOtherChecksTheSourcesPermissions(t *testing.T) {
 		}
 	}
 }
+
+// A chmod of a source file is a change of the folder: once it is noticed,
+// the generated files report the mode derived from the new one.
+func TestAChmodOfASourceChangesTheGeneratedFilesMode(t *testing.T) {
+	store := t.TempDir()
+	copyTree(t, filepath.Join(sampleStore, bertBase), filepath.Join(store, "m"))
+	mnt := mountWith(t, store, Options{Recheck: 50 * time.Millisecond})
+	weights := filepath.Join(mnt, "m", model.Safetensors)
+	mode := func() os.FileMode {
+		fi, err := os.Stat(weights)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	if m := mode(); m&0o044 != 0o044 {
+		t.Fatalf("generated file mode %v before the chmod, want group and other readable", m)
+	}
+	shard := filepath.Join(store, "m", "bert_model.ckpt.data-00000-of-00001")
+	if err := os.Chmod(shard, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for mode()&0o044 != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("generated file mode still %v 5 s after its shard became 0600", mode())
+		}
+		time.Sleep(60 * time.Millisecond)
+	}
+}

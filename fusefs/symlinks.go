@@ -42,6 +42,9 @@ func (s *store) inside(p string) bool {
 // gives an *outsideError.
 func (s *store) resolve(rel string) (string, error) {
 	full := filepath.Join(s.root, rel)
+	if s.noLinksBelowRoot(full) {
+		return full, nil
+	}
 	real, err := filepath.EvalSymlinks(full)
 	if err != nil {
 		return "", err
@@ -50,6 +53,23 @@ func (s *store) resolve(rel string) (string, error) {
 		return "", &outsideError{path: full, target: real}
 	}
 	return real, nil
+}
+
+// noLinksBelowRoot tells whether no component of full below the store root
+// (which is symlink-free) is a symlink, so full is its own real path. It
+// spares resolving the root's own ancestors again on every request; any
+// symlink, or any error, leaves the answer to EvalSymlinks.
+func (s *store) noLinksBelowRoot(full string) bool {
+	if !s.inside(full) {
+		return false
+	}
+	for p := full; p != s.root; p = filepath.Dir(p) {
+		var st syscall.Stat_t
+		if syscall.Lstat(p, &st) != nil || st.Mode&syscall.S_IFMT == syscall.S_IFLNK {
+			return false
+		}
+	}
+	return true
 }
 
 // stat describes what the view path rel leads to.

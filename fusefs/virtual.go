@@ -42,7 +42,9 @@ func (v *virtualNode) fillAttr(a *fuse.Attr) {
 		a.FromStat(&st)
 	}
 	a.Ino = v.ino
-	v.st.setGeneratedOwnership(a, v.dir)
+	o := v.lm.state.ownership()
+	a.Uid, a.Gid = o.uid, o.gid
+	a.Mode = syscall.S_IFREG | o.perm
 	a.Nlink = 1
 	a.Size = 0
 	if v.lm.err != nil {
