@@ -19,7 +19,7 @@ import (
 // new version of the model.
 type folderState struct {
 	files  map[string]index.FileState // by absolute path
-	access map[string]fileAccess      // the folder's files only
+	access map[string]fileAccess      // every file of the state
 	hash   uint64
 }
 
@@ -35,21 +35,21 @@ func readFolderState(dir string, outside []string) (folderState, error) {
 		return folderState{}, err
 	}
 	st := folderState{files: map[string]index.FileState{}, access: map[string]fileAccess{}}
-	add := func(path string, inFolder bool) {
+	add := func(path string) {
 		fi, err := os.Stat(path)
 		if err != nil || !fi.Mode().IsRegular() {
 			return
 		}
 		st.files[path] = index.StateOf(fi)
-		if sys, ok := fi.Sys().(*syscall.Stat_t); ok && inFolder {
+		if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
 			st.access[path] = fileAccess{uid: sys.Uid, gid: sys.Gid, mode: sys.Mode}
 		}
 	}
 	for _, e := range entries {
-		add(filepath.Join(dir, e.Name()), true)
+		add(filepath.Join(dir, e.Name()))
 	}
 	for _, p := range outside {
-		add(p, false)
+		add(p)
 	}
 	st.hash = st.fingerprint()
 	return st, nil
@@ -95,7 +95,7 @@ func sameInside(dir string, a, b folderState) bool {
 }
 
 // ownership derives the generated files' owner, group and mode from the
-// folder's files (see derivedOwnership).
+// folder's files and the sources outside it (see derivedOwnership).
 func (s folderState) ownership() ownership {
 	var sources []syscall.Stat_t
 	for _, a := range s.access {
@@ -121,5 +121,10 @@ func (s folderState) subset(paths []string) map[string]index.FileState {
 func (lm *loadedModel) inodeNumber(rel string) uint64 {
 	var buf [8]byte
 	binary.LittleEndian.PutUint64(buf[:], lm.state.hash)
-	return inodeNumber(rel + "\x00" + string(buf[:]))
+	key := rel + "\x00" + string(buf[:])
+	if lm.gen > 0 {
+		binary.LittleEndian.PutUint64(buf[:], lm.gen)
+		key += string(buf[:])
+	}
+	return inodeNumber(key)
 }

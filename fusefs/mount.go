@@ -88,6 +88,7 @@ func New(storeDir, mountpoint string, o Options) (*Mount, error) {
 	ms := newModels(chunks, o.Logger, o.Opener, o.Recheck)
 	st := &store{root: root, models: ms, followSymlinks: o.FollowSymlinks, logger: o.Logger}
 	ms.precheck = st.checkModelLinks
+	ms.contain = st.checkSourcesInside
 	// The kernel asks again after the recheck interval, so a changed model
 	// is looked up anew and gets its new inodes.
 	timeout := o.Recheck

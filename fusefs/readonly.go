@@ -104,7 +104,9 @@ func (readOnlyDir) Rename(context.Context, string, fs.InodeEmbedder, string, uin
 
 // isWriteOpen tells whether open flags ask for anything but reading.
 func isWriteOpen(flags uint32) bool {
-	return flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND|syscall.O_CREAT) != 0
+	// O_APPEND without write access is a read-only open; O_CREAT never
+	// reaches an OPEN request.
+	return flags&syscall.O_ACCMODE != syscall.O_RDONLY || flags&syscall.O_TRUNC != 0
 }
 
 // Every node of the view refuses writes by itself.

@@ -26,6 +26,9 @@ type models struct {
 	// precheck, if set, vets a folder before it is loaded; its error is
 	// the model's.
 	precheck func(dir string) error
+	// contain, if set, vets the files a loaded model reads (a checkpoint
+	// state file may name a prefix anywhere); its error is the model's.
+	contain func(paths []string) error
 
 	mu    sync.Mutex
 	byDir map[string]*folder
@@ -49,6 +52,7 @@ type loadedModel struct {
 	paths   []string // the source files, pinned on open
 	err     error
 	state   folderState
+	gen     uint64   // reloads of the same state before this one
 	outside []string // source files outside the folder, part of its state
 
 	logMu  sync.Mutex
@@ -93,7 +97,14 @@ func (ms *models) get(dir string, family *conversion.Family) *loadedModel {
 	lm := ms.load(dir, family)
 	f.current, f.checked = lm, time.Now()
 	if cur != nil {
-		ms.logger.Printf("%s changed: serving a new version to new opens", dir)
+		if lm.state.hash == cur.state.hash {
+			// Reloaded without a change (a retry after a transient
+			// fault): the new version still needs inode numbers of its
+			// own, or the kernel would keep the retired one's nodes.
+			lm.gen = cur.gen + 1
+		} else {
+			ms.logger.Printf("%s changed: serving a new version to new opens", dir)
+		}
 		cur.retire()
 	}
 	return lm
@@ -127,6 +138,9 @@ func (ms *models) load(dir string, family *conversion.Family) *loadedModel {
 		}
 		if lm.err == nil {
 			lm.paths, lm.outside = sourcePaths(dir, lm.model)
+			if ms.contain != nil {
+				lm.err = ms.contain(lm.outside)
+			}
 		}
 		lm.state, _ = readFolderState(dir, lm.outside)
 		if sameInside(dir, before, lm.state) {

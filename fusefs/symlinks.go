@@ -152,6 +152,25 @@ func (s *store) checkModelLinks(dir string) error {
 	return nil
 }
 
+// checkSourcesInside refuses a model that reads files outside the store
+// (a checkpoint state file naming an absolute path or "../.." elsewhere),
+// unless links may lead anywhere.
+func (s *store) checkSourcesInside(paths []string) error {
+	if s.followSymlinks {
+		return nil
+	}
+	for _, p := range paths {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return err
+		}
+		if !s.inside(real) {
+			return fmt.Errorf("source file %s is outside the store (the checkpoint state file or a link leads there); not read without --follow-symlinks", real)
+		}
+	}
+	return nil
+}
+
 // refuse turns an error of open into the answer the kernel gets: a path
 // that leads outside now (a symlink repointed after lookup) is refused
 // with EACCES and logged once.

@@ -219,3 +219,29 @@ func TestOpenCheckedRefusesADescriptorOutside(t *testing.T) {
 		t.Errorf("a symlink as the last component: %v, want ELOOP", err)
 	}
 }
+
+// A checkpoint state file may name a prefix anywhere (TF1 writes absolute
+// paths); a model whose tensors would come from outside the store is
+// refused like a link leading there, unless --follow-symlinks.
+func TestACheckpointFileNamingAPrefixOutsideIsRefused(t *testing.T) {
+	base := t.TempDir()
+	store, elsewhere := filepath.Join(base, "store"), filepath.Join(base, "elsewhere")
+	from := filepath.Join(sampleStore, "steps/uncased_two_steps")
+	copyTree(t, from, filepath.Join(store, "m"))
+	copyTree(t, from, elsewhere)
+	state := "model_checkpoint_path: \"" + filepath.Join(elsewhere, "model.ckpt-1") + "\"\n"
+	if err := os.WriteFile(filepath.Join(store, "m", "checkpoint"), []byte(state), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mnt, logs := mountWithOptions(t, store, Options{})
+	if _, err := os.ReadFile(filepath.Join(mnt, "m", model.Safetensors)); !errors.Is(err, syscall.EIO) {
+		t.Errorf("reading weights made from outside the store: %v, want EIO", err)
+	}
+	if !strings.Contains(logs.String(), "outside the store") {
+		t.Errorf("the log does not say why:\n%s", logs.String())
+	}
+	followed, _ := mountWithOptions(t, store, Options{FollowSymlinks: true})
+	if _, err := os.ReadFile(filepath.Join(followed, "m", model.Safetensors)); err != nil {
+		t.Errorf("with --follow-symlinks: %v", err)
+	}
+}

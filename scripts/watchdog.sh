@@ -28,14 +28,19 @@ stuck_report() {
   awk '$3 == "fuse" || $3 ~ /^fuse\./' /proc/mounts
 }
 
-# abort_fuse ends every FUSE connection and lazily detaches FUSE mounts, so
-# that processes blocked on a dead or hung server return with errors.
+# abort_fuse ends the FUSE connections made since the step began (those not
+# in $1, the list of connections before it) and lazily detaches their
+# mounts, so that processes blocked on a dead or hung server return with
+# errors. Other FUSE mounts of the machine are left alone.
 abort_fuse() {
-  for c in "$fusectl"/*/abort; do
-    [ -e "$c" ] && echo 1 > "$c" 2>/dev/null || true
-  done
-  awk '$3 == "fuse" || $3 ~ /^fuse\./ {print $2}' /proc/mounts | while read -r m; do
-    umount -l "$m" 2>/dev/null || true
+  local before=" $1 " c
+  for c in "$fusectl"/*; do
+    [ -e "$c/abort" ] || continue
+    case "$before" in *" ${c##*/} "*) continue ;; esac
+    echo 1 > "$c/abort" 2>/dev/null || true
+    awk -v dev="0:${c##*/}" '$3 == dev {print $5}' /proc/self/mountinfo | while read -r m; do
+      umount -l "$m" 2>/dev/null || true
+    done
   done
 }
 
@@ -45,8 +50,9 @@ step() {
   local name=$1 limit=$2
   shift 2
   echo "== $name (limit ${limit}s)"
-  local start=$SECONDS flag
+  local start=$SECONDS flag before
   flag=$(mktemp)
+  before=$(ls "$fusectl" 2>/dev/null | tr '\n' ' ')
   setsid "$@" &
   local pid=$!
   (
@@ -57,10 +63,10 @@ step() {
     echo "!! $name still running after ${limit}s: reporting, aborting FUSE connections, killing it" >&2
     echo timeout > "$flag"
     stuck_report >&2
-    abort_fuse
+    abort_fuse "$before"
     kill -KILL -- "-$pid" 2>/dev/null || true
     sleep 5
-    abort_fuse
+    abort_fuse "$before"
   ) &
   local watcher=$!
   local rc=0
@@ -71,8 +77,6 @@ step() {
   rm -f "$flag"
   echo "== $name: exit $rc after $((SECONDS - start))s"
   if [ "$rc" != 0 ]; then
-    # A failed step may leave mounts of its test processes behind.
-    abort_fuse
     exit "$rc"
   fi
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"math"
+	"unicode/utf8"
 
 	"github.com/ckptfs/ckptfs/lazyconv/spm"
 )
@@ -35,7 +37,11 @@ func tokenizerJSON(m *spm.Model, lowerCase, keepAccents bool) ([]byte, bool, err
 	var added []addedToken
 	vocab := make([][2]any, len(m.Pieces))
 	for id, p := range m.Pieces {
-		vocab[id] = [2]any{p.Text, float64(p.Score)}
+		score := float64(p.Score)
+		if math.IsNaN(score) || math.IsInf(score, 0) || !utf8.ValidString(p.Text) {
+			return nil, false, nil // JSON cannot carry it as SentencePiece reads it
+		}
+		vocab[id] = [2]any{p.Text, score}
 		switch p.Type {
 		case spm.Unknown:
 			if unk >= 0 {

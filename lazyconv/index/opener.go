@@ -58,6 +58,12 @@ const (
 // Transient says whether a failed open or read may succeed if tried again.
 // A missing file, a short file or a permission error will not.
 func Transient(err error) bool {
+	// A ReadError is an EIO to readers; what it says of a retry is its
+	// cause's.
+	var re *ReadError
+	if errors.As(err, &re) {
+		err = re.Err
+	}
 	for _, errno := range []syscall.Errno{syscall.EINTR, syscall.EAGAIN, syscall.ETIMEDOUT, syscall.ESTALE, syscall.EBADF, syscall.EIO, syscall.ECONNRESET, syscall.ENOTCONN} {
 		if errors.Is(err, errno) {
 			return true

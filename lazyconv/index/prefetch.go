@@ -130,6 +130,9 @@ func (r *Reader) prepare(from, to int64) {
 		run := &r.plan.Runs[i]
 		a := max(from, run.Off) - run.Off + run.TensorOff
 		b := min(to, run.Off+run.Len) - run.Off + run.TensorOff
+		if run.Kind == Literal {
+			continue
+		}
 		t := r.plan.Tensors[run.Tensor]
 		switch run.Kind {
 		case Converted:

@@ -59,8 +59,9 @@ func transposeSplit(dst, src []byte, rows, cols, r0, r1, stride int64, elem int)
 		transposeElems(dst, src, rows, cols, r0, r1, stride, elem)
 		return nil
 	}
-	// Split on block boundaries.
-	per := ((r1-r0)/workers + blockCols - 1) / blockCols * blockCols
+	// Split on block boundaries; with more workers than rows, a part is
+	// still at least one block.
+	per := ((r1-r0+workers-1)/workers + blockCols - 1) / blockCols * blockCols
 	rowBytes := stride * int64(elem)
 	var wg sync.WaitGroup
 	for a := r0; a < r1; a += per {

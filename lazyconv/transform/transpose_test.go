@@ -2,7 +2,9 @@ package transform
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
+	"time"
 )
 
 // naiveTranspose is the definition the blocked version must agree with.
@@ -111,5 +113,31 @@ func TestTransposeBandsAssembleTheWholeTranspose(t *testing.T) {
 	}
 	if err := TransposeBand(make([]byte, 8), 2, make([]byte, 16), 2, 2, 4); err == nil {
 		t.Error("a band overrunning its output was accepted")
+	}
+}
+
+// With more cores than output rows (a narrow last chunk on a large
+// machine), the split must still make progress and cover every row.
+func TestParallelTransposeWithMoreWorkersThanRows(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(64))
+	const rows, cols = 1 << 16, 40 // 10 MB of float32, 40 output rows
+	src := make([]byte, rows*cols*4)
+	for i := range src {
+		src[i] = byte(i*7 + i/3)
+	}
+	want := naiveTranspose(src, rows, cols, 4)
+	dst := make([]byte, len(src))
+	done := make(chan error, 1)
+	go func() { done <- TransposeRows(dst, src, rows, cols, 0, cols, 4) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("transpose did not finish")
+	}
+	if !bytes.Equal(dst, want) {
+		t.Fatal("transpose differs from the definition")
 	}
 }

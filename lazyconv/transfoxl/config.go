@@ -3,6 +3,7 @@ package transfoxl
 import (
 	"fmt"
 
+	"github.com/ckptfs/ckptfs/lazyconv/conversion"
 	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
 )
 
@@ -77,6 +78,16 @@ func inferConfig(ck *tfbundle.Checkpoint, corpus *CorpusInfo) (*Config, error) {
 		if len(e.Shape) != rank {
 			return nil, fmt.Errorf("%s: tensor %s has shape %v, want %d dimensions", idx, name, e.Shape, rank)
 		}
+		for _, d := range e.Shape {
+			if d <= 0 {
+				return nil, fmt.Errorf("%s: tensor %s has shape %v: every size is read from it, and none may be 0", idx, name, e.Shape)
+			}
+		}
+		// Sizes read off a variable are trusted only once its bytes are
+		// known to lie in its shard: they size loops and buffers.
+		if _, err := ck.Source(e); err != nil {
+			return nil, err
+		}
 		return e.Shape, nil
 	}
 	if _, ok := ck.Lookup(embedScope + "lookup_table"); ok {
@@ -91,6 +102,9 @@ func inferConfig(ck *tfbundle.Checkpoint, corpus *CorpusInfo) (*Config, error) {
 		return nil, err
 	}
 	c.NLayer, c.NHead, c.DHead = r[0], r[1], r[2]
+	if err := conversion.CheckCounts(idx, len(ck.Entries), idx, conversion.Count{Key: "n_layer (" + rwBias + "'s first dimension)", N: c.NLayer}); err != nil {
+		return nil, err
+	}
 	t0, err := shape(embedTable(0), 2)
 	if err != nil {
 		return nil, err

@@ -137,6 +137,9 @@ func Check(t *testing.T, conv *conversion.Conversion) {
 	for _, tt := range conv.Tensors {
 		out += tt.Bytes()
 		s := tt.Src
+		if s == nil {
+			continue // computed: no source bytes
+		}
 		for s.Parent != nil {
 			s = s.Parent
 		}
