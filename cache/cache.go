@@ -116,9 +116,8 @@ func (c *Chunks) Used() int64 {
 	return c.used
 }
 
-// Wait is kept for callers of the former asynchronous cache; insertions
-// are now visible as soon as Get returns.
-func (c *Chunks) Wait() {}
+// Max is the bound on the bytes held.
+func (c *Chunks) Max() int64 { return c.max }
 
 // Close releases the cache's memory.
 func (c *Chunks) Close() {

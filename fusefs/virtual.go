@@ -3,7 +3,6 @@ package fusefs
 import (
 	"context"
 	"errors"
-	"io"
 	"path/filepath"
 	"syscall"
 
@@ -133,5 +132,3 @@ func (h *virtualHandle) Release(ctx context.Context) syscall.Errno {
 	h.lm.release()
 	return 0
 }
-
-func isEOF(err error) bool { return errors.Is(err, io.EOF) }

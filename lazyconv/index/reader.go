@@ -36,8 +36,12 @@ type sizes struct {
 // sources (chunks are cached under it); sources may be shared by the
 // readers of one model so checksums are verified once.
 func NewReader(id string, plan *Plan, chunks *cache.Chunks, sources *Sources) *Reader {
+	// A chunk the cache cannot keep would be converted again for every
+	// request that falls in it: with a small cache, chunks shrink to an
+	// eighth of it.
+	limit := max(chunks.Max()/8, 1)
 	return &Reader{plan: plan, id: id, chunks: chunks, sources: sources,
-		sizes: sizes{whole: wholeTensorMax, chunk: chunkTarget, window: prefetchWindow, band: stripBand, slack: sequentialSlack}}
+		sizes: sizes{whole: min(wholeTensorMax, limit), chunk: min(chunkTarget, limit), window: prefetchWindow, band: stripBand, slack: sequentialSlack}}
 }
 
 // Size is the virtual file's length.

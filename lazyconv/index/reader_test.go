@@ -179,3 +179,22 @@ func TestReaderWidensBFloat16AndTransposes(t *testing.T) {
 		}
 	}
 }
+
+// With a cache smaller than a whole tensor, chunks shrink so the cache can
+// keep them (else every request would convert its chunk again).
+func TestChunksFitASmallCache(t *testing.T) {
+	for _, tc := range []struct{ cache, whole, chunk int64 }{
+		{1 << 30, wholeTensorMax, chunkTarget},
+		{1 << 20, 128 << 10, 128 << 10},
+	} {
+		chunks, err := cache.New(tc.cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := NewReader("m", &Plan{}, chunks, NewSources())
+		if r.sizes.whole != tc.whole || r.sizes.chunk != tc.chunk {
+			t.Errorf("cache %d: whole %d chunk %d, want %d and %d", tc.cache, r.sizes.whole, r.sizes.chunk, tc.whole, tc.chunk)
+		}
+		chunks.Close()
+	}
+}
