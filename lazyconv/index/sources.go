@@ -95,16 +95,22 @@ func (s *Sources) Pin(paths ...string) error {
 // was planned from.
 var ErrChanged = errors.New("changed since the model was loaded")
 
-// file returns the open source file path, opening it if needed.
+// file returns the open source file path, opening it if needed. The open
+// happens outside the set's lock: a hung NFS open must not stall reads of
+// files already open.
 func (s *Sources) file(path string) (*openSource, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil, errors.New("source files closed")
 	}
 	if sf, ok := s.files[path]; ok {
+		s.mu.Unlock()
 		return sf, nil
 	}
+	want, known := s.expect[path]
+	s.mu.Unlock()
+
 	f, err := s.opener.Open(path)
 	if err != nil {
 		return nil, err
@@ -115,6 +121,21 @@ func (s *Sources) file(path string) (*openSource, error) {
 		return nil, err
 	}
 	state := StateOf(fi)
+	if known && state != want {
+		f.Close()
+		return nil, ErrChanged
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		f.Close()
+		return nil, errors.New("source files closed")
+	}
+	if sf, ok := s.files[path]; ok { // opened meanwhile by another read
+		f.Close()
+		return sf, nil
+	}
 	if want, ok := s.expect[path]; ok && state != want {
 		f.Close()
 		return nil, ErrChanged
