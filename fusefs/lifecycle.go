@@ -2,8 +2,6 @@ package fusefs
 
 import (
 	"fmt"
-	"os/exec"
-	"syscall"
 )
 
 // Detach takes the mount out of the file tree at once, even while files on
@@ -11,12 +9,8 @@ import (
 // open keep being served, and once the last is closed the kernel ends the
 // session and Wait returns.
 func (m *Mount) Detach() error {
-	if err := syscall.Unmount(m.dir, syscall.MNT_DETACH); err == nil {
-		return nil
-	}
-	// Not root: fusermount3 may detach a user's own FUSE mount.
-	if out, err := exec.Command("fusermount3", "-u", "-z", m.dir).CombinedOutput(); err != nil {
-		return fmt.Errorf("detach %s: %v: %s", m.dir, err, out)
+	if err := lazyUnmount(m.dir); err != nil {
+		return fmt.Errorf("detach %s: %w", m.dir, err)
 	}
 	return nil
 }

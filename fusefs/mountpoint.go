@@ -15,7 +15,7 @@ import (
 func prepareMountpoint(dir string) error {
 	_, err := os.Stat(dir)
 	if errors.Is(err, syscall.ENOTCONN) {
-		if uerr := clearStaleMount(dir); uerr != nil {
+		if uerr := lazyUnmount(dir); uerr != nil {
 			return fmt.Errorf("mountpoint %s holds a stale ckptfs mount (its daemon died) that could not be cleared: %v; run: fusermount3 -u %s", dir, uerr, dir)
 		}
 		_, err = os.Stat(dir)
@@ -36,9 +36,10 @@ func prepareMountpoint(dir string) error {
 	return nil
 }
 
-// clearStaleMount detaches a dead FUSE mount: directly as root, else with
-// fusermount3 (which lets a user unmount their own FUSE mounts).
-func clearStaleMount(dir string) error {
+// lazyUnmount detaches the FUSE mount at dir even while files on it are
+// open: directly as root, else with fusermount3 (which lets a user unmount
+// their own FUSE mounts). It clears a dead mount and detaches a live one.
+func lazyUnmount(dir string) error {
 	if err := syscall.Unmount(dir, syscall.MNT_DETACH); err == nil {
 		return nil
 	}
