@@ -60,6 +60,23 @@ func (s *Source) Slice(name string, off, length int64, shape []int64) (*Source, 
 	return out, nil
 }
 
+// SplitStacked splits s, stacked along its first axis, into one tensor per
+// key (key i gets s[i]), each a slice verified through s's checksum. The
+// caller has checked that the first axis holds len(keys) entries.
+func (s *Source) SplitStacked(keys []string) ([]*Tensor, error) {
+	shape := s.Shape[1:]
+	n := NumElements(shape) * int64(s.DType.Size())
+	out := make([]*Tensor, len(keys))
+	for i, key := range keys {
+		part, err := s.Slice(fmt.Sprintf("%s[%d]", s.Name, i), int64(i)*n, n, shape)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = &Tensor{Name: key, DType: s.DType, Shape: shape, Src: part}
+	}
+	return out, nil
+}
+
 // Bytes is the tensor's length in bytes.
 func (s *Source) Bytes() int64 {
 	var n int64

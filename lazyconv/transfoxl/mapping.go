@@ -151,17 +151,7 @@ func perLayer(src *tensor.Source, keys []string) ([]*tensor.Tensor, error) {
 	if len(src.Shape) == 0 || src.Shape[0] != int64(len(keys)) {
 		return nil, fmt.Errorf("%s: tensor %s: shape %s does not stack %d layers", src.File, src.Name, tensor.FormatShape(src.Shape), len(keys))
 	}
-	shape := src.Shape[1:]
-	n := tensor.NumElements(shape) * int64(src.DType.Size())
-	out := make([]*tensor.Tensor, len(keys))
-	for i, key := range keys {
-		part, err := src.Slice(fmt.Sprintf("%s[%d]", src.Name, i), int64(i)*n, n, shape)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = &tensor.Tensor{Name: key, DType: src.DType, Shape: shape, Src: part}
-	}
-	return out, nil
+	return src.SplitStacked(keys)
 }
 
 // invFreq is PositionalEmbedding's buffer, 1 / 10000^(arange(0, d, 2) / d),

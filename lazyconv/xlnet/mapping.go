@@ -111,15 +111,5 @@ func perLayer(src *tensor.Source, keys []string, cfg *Config) ([]*tensor.Tensor,
 		return nil, fmt.Errorf("%s: tensor %s: shape %s does not stack n_layer %d layers from %s",
 			src.File, src.Name, tensor.FormatShape(src.Shape), len(keys), cfg.Path)
 	}
-	shape := src.Shape[1:]
-	n := tensor.NumElements(shape) * int64(src.DType.Size())
-	out := make([]*tensor.Tensor, len(keys))
-	for i, key := range keys {
-		part, err := src.Slice(fmt.Sprintf("%s[%d]", src.Name, i), int64(i)*n, n, shape)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = &tensor.Tensor{Name: key, DType: src.DType, Shape: shape, Src: part}
-	}
-	return out, nil
+	return src.SplitStacked(keys)
 }
