@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ckptfs/ckptfs/cache"
-	"github.com/ckptfs/ckptfs/lazyconv/index"
 	"github.com/ckptfs/ckptfs/lazyconv/model"
 )
 
@@ -41,20 +39,11 @@ func materialise(t *testing.T, dir, name string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks, err := cache.New(64 << 20)
+	b, err := m.Files[name].Bytes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer chunks.Close()
-	f := m.Files[name]
-	if f.Plan == nil {
-		return f.Data
-	}
-	buf := make([]byte, f.Size())
-	if _, err := index.NewReader("t", f.Plan, chunks, index.NewSources()).ReadAt(buf, 0); err != nil {
-		t.Fatal(err)
-	}
-	return buf
+	return b
 }
 
 func TestModelFolderShowsGeneratedFiles(t *testing.T) {

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ckptfs/ckptfs/cache"
-	"github.com/ckptfs/ckptfs/lazyconv/index"
 	"github.com/ckptfs/ckptfs/lazyconv/model"
 )
 
@@ -184,16 +182,11 @@ func planBytes(t *testing.T, dir, name string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunks, err := cache.New(64 << 20)
+	b, err := m.Files[name].Bytes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer chunks.Close()
-	buf := make([]byte, m.Files[name].Size())
-	if _, err := index.NewReader("t", m.Files[name].Plan, chunks, index.NewSources()).ReadAt(buf, 0); err != nil {
-		t.Fatal(err)
-	}
-	return buf
+	return b
 }
 
 func TestSIGTERMDetachesAtOnceAndServesOpenFilesToTheEnd(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ckptfs/ckptfs/cache"
 	"github.com/ckptfs/ckptfs/lazyconv/dtype"
 	"github.com/ckptfs/ckptfs/lazyconv/index"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
@@ -56,22 +55,11 @@ func declaredTensor(name string, dt dtype.DType, shape ...int64) *tensor.Tensor 
 // materialise reads a whole virtual file through index.Reader.
 func materialise(t *testing.T, plan *index.Plan) []byte {
 	t.Helper()
-	chunks, err := cache.New(64 << 20)
+	b, err := index.ReadAll(plan)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer chunks.Close()
-	sources := index.NewSources()
-	defer sources.Close()
-	buf := make([]byte, plan.Size)
-	n, err := index.NewReader("layout-test", plan, chunks, sources).ReadAt(buf, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if int64(n) != plan.Size {
-		t.Fatalf("read %d bytes of %d", n, plan.Size)
-	}
-	return buf
+	return b
 }
 
 // literalReader serves a plan's literal runs and refuses everything else, so

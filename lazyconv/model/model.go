@@ -66,6 +66,15 @@ type File struct {
 	Plan *index.Plan
 }
 
+// Bytes produces the whole file outside a mount: its data, or what its
+// plan gives (see index.ReadAll).
+func (f *File) Bytes() ([]byte, error) {
+	if f.Plan == nil {
+		return f.Data, nil
+	}
+	return index.ReadAll(f.Plan)
+}
+
 // Size is the file's length in bytes.
 func (f *File) Size() int64 {
 	if f.Plan != nil {

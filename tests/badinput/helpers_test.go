@@ -18,7 +18,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ckptfs/ckptfs/cache"
 	"github.com/ckptfs/ckptfs/fusefs"
 	"github.com/ckptfs/ckptfs/lazyconv/index"
 	"github.com/ckptfs/ckptfs/lazyconv/model"
@@ -173,22 +172,11 @@ func materialise(t *testing.T, dir, name string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := m.Files[name]
-	if f.Plan == nil {
-		return f.Data
-	}
-	chunks, err := cache.New(16 << 20)
+	b, err := m.Files[name].Bytes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer chunks.Close()
-	sources := index.NewSources()
-	defer sources.Close()
-	buf := make([]byte, f.Size())
-	if _, err := index.NewReader("t", f.Plan, chunks, sources).ReadAt(buf, 0); err != nil {
-		t.Fatal(err)
-	}
-	return buf
+	return b
 }
 
 // pageReader reads a file of the mount page by page with readahead off
