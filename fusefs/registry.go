@@ -52,8 +52,9 @@ type loadedModel struct {
 	paths   []string // the source files, pinned on open
 	err     error
 	state   folderState
-	gen     uint64   // reloads of the same state before this one
-	outside []string // source files outside the folder, part of its state
+	gen     uint64    // reloads of the same state before this one
+	owner   ownership // of the generated files, derived from state
+	outside []string  // source files outside the folder, part of its state
 
 	logMu  sync.Mutex
 	logged map[string]bool
@@ -147,6 +148,7 @@ func (ms *models) load(dir string, family *conversion.Family) *loadedModel {
 			break
 		}
 	}
+	lm.owner = lm.state.ownership()
 	if lm.err != nil {
 		lm.logOnce(ms.logger, lm.err)
 		return lm

@@ -41,9 +41,8 @@ func (v *virtualNode) fillAttr(a *fuse.Attr) {
 		a.FromStat(&st)
 	}
 	a.Ino = v.ino
-	o := v.lm.state.ownership()
-	a.Uid, a.Gid = o.uid, o.gid
-	a.Mode = syscall.S_IFREG | o.perm
+	a.Uid, a.Gid = v.lm.owner.uid, v.lm.owner.gid
+	a.Mode = syscall.S_IFREG | v.lm.owner.perm
 	a.Nlink = 1
 	a.Size = 0
 	if v.lm.err != nil {
