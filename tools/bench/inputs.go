@@ -12,6 +12,8 @@ import (
 
 	"github.com/ckptfs/ckptfs/lazyconv/dtype"
 	"github.com/ckptfs/ckptfs/lazyconv/tfbundle/bundlewrite"
+
+	"github.com/ckptfs/ckptfs/lazyconv/tensor"
 )
 
 // bertShape is a BERT configuration; the checkpoint written for it has the
@@ -67,11 +69,7 @@ func (s bertShape) variables() []variable {
 func (s bertShape) bytes() int64 {
 	var n int64
 	for _, v := range s.variables() {
-		e := int64(4)
-		for _, d := range v.shape {
-			e *= d
-		}
-		n += e
+		n += 4 * tensor.NumElements(v.shape) // float32
 	}
 	return n
 }
@@ -135,11 +133,7 @@ func writeBERT(dir string, s bertShape, data pool) error {
 func (s bertShape) largestTensor() int64 {
 	var m int64
 	for _, v := range s.variables() {
-		n := int64(4)
-		for _, d := range v.shape {
-			n *= d
-		}
-		m = max(m, n)
+		m = max(m, 4*tensor.NumElements(v.shape))
 	}
 	return m
 }
