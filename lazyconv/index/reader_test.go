@@ -1,8 +1,9 @@
 package index
 
 import (
+	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
+
 	"bytes"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,7 @@ func sourceFile(t *testing.T, name string, data []byte, shape []int64) *tensor.S
 	return &tensor.Source{
 		File: path, Name: name, DType: dtype.F32, Shape: shape,
 		Extents: []tensor.Extent{{Path: path, Offset: 0, Length: int64(len(data))}},
-		CRC32C:  maskCRC(crc32.Checksum(data, castagnoli)), HasCRC: true,
+		CRC32C:  tfbundle.MaskedCRC32C(data), HasCRC: true,
 	}
 }
 

@@ -1,17 +1,16 @@
 package index
 
 import (
+	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
+
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
 )
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Sources reads the source tensors of one model. It keeps each source file
 // open once, and verifies each tensor's recorded checksum the first time any
@@ -279,15 +278,11 @@ func (s *Sources) checkCRC(src *tensor.Source) (complete bool, err error) {
 		if err := s.readRaw(src, buf[:n], off); err != nil {
 			return false, err
 		}
-		crc = crc32.Update(crc, castagnoli, buf[:n])
+		crc = tfbundle.ExtendCRC32C(crc, buf[:n])
 		off += n
 	}
-	if got := maskCRC(crc); got != src.CRC32C {
+	if got := tfbundle.Mask(crc); got != src.CRC32C {
 		return true, fmt.Errorf("%s: tensor %s: checksum mismatch (CRC32C recorded %#08x, data has %#08x)", src.File, src.Name, src.CRC32C, got)
 	}
 	return true, nil
 }
-
-// maskCRC applies TensorFlow's checksum masking (rotate right by 15, add a
-// constant), the form in which bundles record CRC32C values.
-func maskCRC(c uint32) uint32 { return (c>>15 | c<<17) + 0xa282ead8 }

@@ -1,8 +1,9 @@
 package index
 
 import (
+	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
+
 	"fmt"
-	"hash/crc32"
 
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
 )
@@ -65,7 +66,7 @@ func (s *Sources) verification(src *tensor.Source) *verification {
 // checkBytes compares the checksum of a whole tensor's bytes with the one
 // its index records.
 func checkBytes(src *tensor.Source, data []byte) error {
-	if got := maskCRC(crc32.Checksum(data, castagnoli)); got != src.CRC32C {
+	if got := tfbundle.MaskedCRC32C(data); got != src.CRC32C {
 		return fmt.Errorf("%s: tensor %s: checksum mismatch (CRC32C recorded %#08x, data has %#08x)", src.File, src.Name, src.CRC32C, got)
 	}
 	return nil

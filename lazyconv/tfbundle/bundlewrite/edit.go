@@ -8,13 +8,13 @@ package bundlewrite
 
 import (
 	"fmt"
+	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
 	"os"
 	"path/filepath"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/ckptfs/ckptfs/lazyconv/tfbundle/internal/crc32c"
 	"github.com/ckptfs/ckptfs/lazyconv/tfbundle/internal/tabletest"
 	"github.com/ckptfs/ckptfs/lazyconv/tfbundle/pb"
 	"github.com/ckptfs/ckptfs/lazyconv/tfbundle/table"
@@ -96,9 +96,6 @@ func Shape(dims ...int64) *pb.TensorShapeProto {
 	return s
 }
 
-// MaskedCRC32C is the masked CRC32C a bundle records for a tensor's bytes.
-func MaskedCRC32C(b []byte) uint32 { return crc32c.Mask(crc32c.Value(b)) }
-
 // Bundle assembles a new V2 checkpoint. Header and entries may be edited
 // (made invalid) between Add and Write.
 type Bundle struct {
@@ -129,7 +126,7 @@ func (b *Bundle) Add(name string, shard int, tfDType int32, shape []int64, data 
 		ShardId: int32(shard),
 		Offset:  int64(len(b.Shards[shard])),
 		Size:    int64(len(data)),
-		Crc32C:  MaskedCRC32C(data),
+		Crc32C:  tfbundle.MaskedCRC32C(data),
 	}
 	b.Shards[shard] = append(b.Shards[shard], data...)
 	b.Entries[name] = e
