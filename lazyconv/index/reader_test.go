@@ -1,8 +1,6 @@
 package index
 
 import (
-	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
-
 	"bytes"
 	"os"
 	"path/filepath"
@@ -12,6 +10,7 @@ import (
 	"github.com/ckptfs/ckptfs/cache"
 	"github.com/ckptfs/ckptfs/lazyconv/dtype"
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
+	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
 )
 
 // sourceFile writes data to a file and describes it as a source tensor with

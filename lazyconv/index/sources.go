@@ -1,8 +1,6 @@
 package index
 
 import (
-	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
-
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
+	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
 )
 
 // Sources reads the source tensors of one model. It keeps each source file

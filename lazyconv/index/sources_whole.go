@@ -1,11 +1,10 @@
 package index
 
 import (
-	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
-
 	"fmt"
 
 	"github.com/ckptfs/ckptfs/lazyconv/tensor"
+	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
 )
 
 // readRows fills p with the source tensor's bytes from off. When whole is

@@ -8,13 +8,13 @@ package bundlewrite
 
 import (
 	"fmt"
-	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
 	"os"
 	"path/filepath"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ckptfs/ckptfs/lazyconv/tfbundle"
 	"github.com/ckptfs/ckptfs/lazyconv/tfbundle/internal/tabletest"
 	"github.com/ckptfs/ckptfs/lazyconv/tfbundle/pb"
 	"github.com/ckptfs/ckptfs/lazyconv/tfbundle/table"
